@@ -1,0 +1,74 @@
+// The fixup plug-in interface (shared/CASE-FORMAT.md, "The fixup plug-in") and the built-in
+// fixup: the Proxmox patch "kvm: xsave set: mask-out PKRU bit in xfeatures if vCPU has no
+// support" (pve-kernel 1559d22f3510, variants A/B/C identical in effect; kernel-semantics.md §6).
+import { CpuidEntry, guestSupportedXcr0 } from './cpuid';
+import { OFF } from './layout';
+import { readU64, writeU64 } from './region';
+import type { Vcpu } from './vcpu';
+import { MASK } from './xfeatures';
+
+export interface FixupContext {
+  /** the vCPU's CPUID entries, as set with KVM_SET_CPUID2 */
+  cpuid: CpuidEntry[];
+  /** CPUID(0xD,0) EDX:EAX ∩ host supported XCR0; 0n if leaf absent */
+  guestSupportedXcr0: bigint;
+  /** KVM's supported XCR0 on this host */
+  hostSupportedXcr0: bigint;
+  /** the vCPU's XCR0 when the ioctl runs */
+  xcr0: bigint;
+  confidential: boolean;
+}
+
+export type FixupFn = (ctx: FixupContext, region: Uint8Array) => void;
+
+export interface Fixup {
+  name: string;
+  fn: FixupFn;
+}
+
+/**
+ * The patch's decision on bit-level values, kept apart from the byte handling so that a
+ * symbolic checker can run exactly this logic: the new XSTATE_BV the patch leaves behind.
+ * When the CPUID-derived guest-supported XCR0 lacks PKRU, bit 9 is cleared; nothing else.
+ */
+export function pveMaskXstateBv(guestSupported: bigint, xstateBv: bigint): bigint {
+  if ((guestSupported & MASK.PKRU) !== 0n) return xstateBv;
+  return xstateBv & ~MASK.PKRU;
+}
+
+/**
+ * The Proxmox patch as a plug-in: it edits XSTATE_BV in the kernel's copy of the buffer
+ * (`xsave.header.xfeatures`), leaving the PKRU area bytes as they are.
+ */
+export function pveFixup(ctx: FixupContext, region: Uint8Array): void {
+  const xstateBv = readU64(region, OFF.XSTATE_BV);
+  const masked = pveMaskXstateBv(ctx.guestSupportedXcr0, xstateBv);
+  if (masked !== xstateBv) writeU64(region, OFF.XSTATE_BV, masked);
+}
+
+export const PVE_FIXUP: Fixup = { name: 'pve', fn: pveFixup };
+
+/**
+ * The context the patch sees. Its helper recomputes guest-supported XCR0 from the vCPU's
+ * CPUID entries ∩ KVM's supported XCR0 instead of reading vcpu->arch.guest_supported_xcr0, so
+ * on a kernel that derives the latter differently (the PVM 6.18 here) the two can disagree.
+ */
+export function fixupContext(vcpu: Vcpu): FixupContext {
+  return {
+    cpuid: vcpu.cpuid ? vcpu.cpuid.map((e) => ({ ...e })) : [],
+    guestSupportedXcr0: guestSupportedXcr0(vcpu.cpuid, vcpu.supportedXcr0),
+    hostSupportedXcr0: vcpu.supportedXcr0,
+    xcr0: vcpu.xcr0,
+    confidential: vcpu.confidential,
+  };
+}
+
+/** `target.fixup` of a case: what the target kernel carries, forced off, or forced on. */
+export type FixupMode = 'kernel-default' | 'none' | 'pve';
+
+/** The fixup active on a kernel for a mode; `plugin` replaces the Proxmox patch where it is active. */
+export function activeFixup(kernelCarriesPatch: boolean, mode: FixupMode, plugin: Fixup = PVE_FIXUP): Fixup | null {
+  if (mode === 'none') return null;
+  if (mode === 'pve') return plugin;
+  return kernelCarriesPatch ? plugin : null;
+}

@@ -1,0 +1,50 @@
+// Host catalogue: the host's XCR0 (user features the host kernel enables) and its layout.
+// KVM's supported XCR0 on a host is hostXcr0 ∩ the kernel's KVM_SUPPORTED_XCR0
+// (kernel-semantics.md §2.1). Figures from cpu-data.md §2.
+import { AMD_LAYOUT, INTEL_LAYOUT, Layout, Vendor, ZEN2_LAYOUT, layoutFor } from './layout';
+
+export interface Host {
+  name: string;
+  vendor: Vendor;
+  /** user XSAVE features enabled by the host kernel (XCR0) */
+  xcr0: bigint;
+  layout: Layout;
+  /** MXCSR_MASK as FXSAVE reports it (0xFFFF on every part in the catalogue) */
+  mxcsrMask: number;
+  /** host CPU has PKU and the host kernel enables PKRU */
+  note?: string;
+}
+
+function host(name: string, vendor: Vendor, xcr0: bigint, note: string, layout?: Layout): Host {
+  return { name, vendor, xcr0, layout: layout ?? layoutFor(vendor), mxcsrMask: 0xffff, note };
+}
+
+export const HOSTS: Readonly<Record<string, Host>> = {
+  haswell: host('haswell', 'intel', 0x7n, 'Haswell: AVX, no MPX, no PKU'),
+  'skylake-client': host('skylake-client', 'intel', 0x1fn, 'Core i5-6600: AVX + MPX, no PKU'),
+  'skylake-sp': host('skylake-sp', 'intel', 0x2ffn, 'Xeon Gold 6148: AVX-512, MPX, PKU'),
+  'cascadelake-sp': host('cascadelake-sp', 'intel', 0x2ffn, 'Xeon Gold 6252: AVX-512, MPX, PKU'),
+  'icelake-sp': host('icelake-sp', 'intel', 0x2e7n, 'Ice Lake-SP: AVX-512, PKU, no MPX'),
+  'alderlake': host('alderlake', 'intel', 0x207n, 'i7-12700K: AVX, PKU, no AVX-512'),
+  'sapphire-rapids': host('sapphire-rapids', 'intel', 0x602e7n, 'Sapphire Rapids: AVX-512, PKU, AMX'),
+  zen1: host('zen1', 'amd', 0x7n, 'EPYC 7601: AVX only'),
+  // Zen 2 advertises bit 9 in leaf 0xD but PKU = 0; Linux masks PKRU, so the host set is 0x7.
+  zen2: host('zen2', 'amd', 0x7n, 'Ryzen 9 3900X / EPYC 7402P: leaf 0xD lists PKRU, PKU=0', ZEN2_LAYOUT),
+  zen3: host('zen3', 'amd', 0x207n, 'Ryzen 9 5900X / EPYC Milan: AVX, PKU'),
+  zen4: host('zen4', 'amd', 0x2e7n, 'Ryzen 7 7700X / EPYC Genoa: AVX-512, PKU'),
+  'zen4-nopku': host('zen4-nopku', 'amd', 0xe7n, 'Zen 4 guest without PKU, as on the project machines (real-kvm-here.md)'),
+};
+
+export function hostByName(name: string): Host | undefined {
+  return Object.prototype.hasOwnProperty.call(HOSTS, name) ? HOSTS[name] : undefined;
+}
+
+export function customHost(supportedXcr0: bigint, vendor: Vendor): Host {
+  return {
+    name: `custom-${vendor}-0x${supportedXcr0.toString(16)}`,
+    vendor,
+    xcr0: supportedXcr0,
+    layout: vendor === 'intel' ? INTEL_LAYOUT : AMD_LAYOUT,
+    mxcsrMask: 0xffff,
+  };
+}

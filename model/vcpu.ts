@@ -1,0 +1,115 @@
+// The model's vCPU: what KVM keeps per vCPU that the XSAVE ioctls read and write. The guest
+// fpstate is held as a standard-format image in the host's layout (a simplification of the
+// kernel's compacted buffer): bytes of components whose XSTATE_BV bit is clear are stale and
+// never guest-visible, as in the kernel.
+import { CpuidEntry, guestSupportedXcr0 } from './cpuid';
+import { Host } from './hosts';
+import { KernelVariant } from './kernels';
+import { OFF, XSAVE_REGION_SIZE, standardSize } from './layout';
+import { writeU16, writeU32 } from './region';
+import { XCR0_RESET } from './xcr0';
+import { MASK, USER_MASK } from './xfeatures';
+
+export interface FpState {
+  xstateBv: bigint;
+  image: Uint8Array;
+}
+
+export interface Vcpu {
+  kernel: KernelVariant;
+  host: Host;
+  /** KVM's supported XCR0 on this host (kvm_caps.supported_xcr0): host XCR0 ∩ KVM_SUPPORTED_XCR0 */
+  supportedXcr0: bigint;
+  /** entries set with KVM_SET_CPUID2, or null when never set */
+  cpuid: CpuidEntry[] | null;
+  /** vcpu->arch.guest_supported_xcr0, as this kernel derives it */
+  guestSupportedXcr0: bigint;
+  /** guest fpstate->user_xfeatures (0 on 5.15, where the concept does not exist) */
+  userXfeatures: bigint;
+  xcr0: bigint;
+  /** guest IA32_XFD; QEMU restores MSRs after XSAVE, so it is 0 during a restore */
+  xfd: bigint;
+  confidential: boolean;
+  fpu: FpState;
+  /** vcpu->arch.pkru (zero-allocated at creation) */
+  pkru: number;
+  /** guest_fpu.uabi_size: bytes KVM_SET_XSAVE copies in and KVM_GET_XSAVE2 copies out */
+  uabiSize: number;
+}
+
+export function kvmSupportedXcr0(kernel: KernelVariant, host: Host): bigint {
+  return host.xcr0 & kernel.kvmSupportedXcr0;
+}
+
+function resetImage(size: number): Uint8Array {
+  const image = new Uint8Array(size);
+  writeU16(image, OFF.FCW, 0x037f); // fpstate_init_user: x87 control word default
+  writeU32(image, OFF.MXCSR, 0x1f80); // MXCSR_DEFAULT
+  return image;
+}
+
+export function createVcpu(kernel: KernelVariant, host: Host, opts: { confidential?: boolean } = {}): Vcpu {
+  const vcpu: Vcpu = {
+    kernel,
+    host,
+    supportedXcr0: kvmSupportedXcr0(kernel, host),
+    cpuid: null,
+    guestSupportedXcr0: 0n,
+    userXfeatures: 0n,
+    xcr0: XCR0_RESET,
+    xfd: 0n,
+    confidential: opts.confidential ?? false,
+    fpu: { xstateBv: 0n, image: resetImage(XSAVE_REGION_SIZE) },
+    pkru: 0,
+    uabiSize: XSAVE_REGION_SIZE,
+  };
+  deriveFromCpuid(vcpu);
+  return vcpu;
+}
+
+/** KVM_SET_CPUID2 → kvm_vcpu_after_set_cpuid: guest-supported XCR0, user_xfeatures, AMX realloc. */
+export function setCpuid(vcpu: Vcpu, entries: CpuidEntry[]): void {
+  vcpu.cpuid = entries.map((e) => ({ ...e }));
+  deriveFromCpuid(vcpu);
+}
+
+function deriveFromCpuid(vcpu: Vcpu): void {
+  const { kernel, host } = vcpu;
+  const sx = vcpu.supportedXcr0;
+  vcpu.guestSupportedXcr0 =
+    kernel.gsx === 'host-after-cpuid' ? (vcpu.cpuid ? sx : 0n) : guestSupportedXcr0(vcpu.cpuid, sx);
+  const gsx = vcpu.guestSupportedXcr0;
+  // A guest given AMX gets its fpstate reallocated (fpu_enable_guest_xfd_features), which adds
+  // XTILE_DATA to user_xfeatures and grows uabi_size past 4096 (KVM_CAP_XSAVE2, 5.17+).
+  const amx = kernel.xsave2 && (gsx & MASK.XTILE_DATA) !== 0n;
+  const hostDefault = (host.xcr0 & USER_MASK & ~MASK.XTILE_DATA) | (amx ? MASK.XTILE_DATA : 0n);
+  switch (kernel.userXfeatures) {
+    case 'none':
+      vcpu.userXfeatures = 0n;
+      break;
+    case 'host':
+      vcpu.userXfeatures = hostDefault;
+      break;
+    case 'gsx':
+      vcpu.userXfeatures = gsx; // ad856280ddea
+      break;
+    case 'gsx+fpsse':
+      vcpu.userXfeatures = gsx | MASK.FPSSE; // a1020a25e697
+      break;
+  }
+  const size = amx ? Math.max(XSAVE_REGION_SIZE, standardSize(host.layout, sx)) : XSAVE_REGION_SIZE;
+  if (size !== vcpu.uabiSize) {
+    const image = resetImage(size);
+    image.set(vcpu.fpu.image.subarray(0, Math.min(size, vcpu.fpu.image.length)));
+    vcpu.fpu = { xstateBv: vcpu.fpu.xstateBv, image };
+    vcpu.uabiSize = size;
+  }
+}
+
+export function cloneVcpu(v: Vcpu): Vcpu {
+  return {
+    ...v,
+    cpuid: v.cpuid ? v.cpuid.map((e) => ({ ...e })) : null,
+    fpu: { xstateBv: v.fpu.xstateBv, image: v.fpu.image.slice() },
+  };
+}

@@ -1,0 +1,129 @@
+// The VMM side: QEMU's save (KVM_GET_XSAVE{2} parsed into env fields), its restore order and
+// its error policy (kernel-semantics.md §7). QEMU < 8.2 ignores a failed put and resumes the
+// guest with whatever was loaded; from 8.2 (7191f24c7fcf) a failed put after migration exits.
+import { OFF, slotOf } from './layout';
+import { readU32, readU64, writeU32, writeU64 } from './region';
+import { getXsave } from './getXsave';
+import { Fixup } from './fixup';
+import { SetXsaveResult, setXsave } from './setXsave';
+import { setXcrs } from './setXcrs';
+import type { Vcpu } from './vcpu';
+import { XFEATURE, bitsOf } from './xfeatures';
+
+export type QemuPolicy = 'ignore' | 'abort';
+
+export interface QemuVersion {
+  id: string;
+  major: number;
+  minor: number;
+  policy: QemuPolicy;
+}
+
+export function parseQemu(id: string): QemuVersion | null {
+  const m = /^qemu-(\d+)\.(\d+)$/.exec(id);
+  if (!m) return null;
+  const major = Number(m[1]);
+  const minor = Number(m[2]);
+  const policy: QemuPolicy = major > 8 || (major === 8 && minor >= 2) ? 'abort' : 'ignore';
+  return { id, major, minor, policy };
+}
+
+/** What QEMU keeps of the vCPU's XSAVE state in env and sends in the migration stream. */
+export interface QemuEnv {
+  /** legacy area: FCW … XMM15 (bytes 0-415), MXCSR_MASK not kept */
+  legacy: Uint8Array;
+  /** env->xstate_bv: the header verbatim, never masked with the guest CPUID */
+  xstateBv: bigint;
+  /** extended components QEMU parsed, by index (only those the source host enumerates) */
+  components: Map<number, Uint8Array>;
+  /** env->pkru: read from the PKRU area whenever the source host has PKU */
+  pkru: number;
+  xcr0: bigint;
+}
+
+/** x86_cpu_xrstor_all_areas after KVM_GET_XSAVE{2}, plus KVM_GET_XCRS. */
+export function qemuSave(vcpu: Vcpu): { rc: 0 | 'EINVAL'; env: QemuEnv } {
+  const got = getXsave(vcpu);
+  const r = got.region;
+  const legacy = r.slice(0, OFF.LEGACY_RESERVED);
+  legacy.fill(0, OFF.MXCSR_MASK, OFF.ST);
+  const components = new Map<number, Uint8Array>();
+  let pkru = 0;
+  for (const i of bitsOf(vcpu.supportedXcr0)) {
+    const slot = i >= 2 ? slotOf(vcpu.host.layout, i) : undefined;
+    if (!slot || slot.offset + slot.size > r.length) continue;
+    if (i === XFEATURE.PKRU) pkru = readU32(r, slot.offset);
+    else components.set(i, r.slice(slot.offset, slot.offset + slot.size));
+  }
+  return { rc: got.rc, env: { legacy, xstateBv: readU64(r, OFF.XSTATE_BV), components, pkru, xcr0: vcpu.xcr0 } };
+}
+
+/**
+ * x86_cpu_xsave_all_areas on the target: a zeroed buffer of the target's size, legacy area
+ * from env, XSTATE_BV = env->xstate_bv, and every area the *target* host enumerates written
+ * at the target host's offsets (PKRU area ← env->pkru whenever the target host has PKU).
+ */
+export function qemuBuildRegion(env: QemuEnv, target: Vcpu): Uint8Array {
+  const size = Math.ceil(target.uabiSize / 4096) * 4096;
+  const r = new Uint8Array(size);
+  r.set(env.legacy, 0);
+  writeU64(r, OFF.XSTATE_BV, env.xstateBv);
+  for (const i of bitsOf(target.supportedXcr0)) {
+    const slot = i >= 2 ? slotOf(target.host.layout, i) : undefined;
+    if (!slot || slot.offset + slot.size > size) continue;
+    if (i === XFEATURE.PKRU) writeU32(r, slot.offset, env.pkru);
+    else {
+      const bytes = env.components.get(i);
+      if (bytes && bytes.length === slot.size) r.set(bytes, slot.offset);
+    }
+  }
+  return r;
+}
+
+/** QEMU's kvm_arch_put_registers order (≥ 2022): sregs first, then regs, xsave, xcrs, … */
+export const RESTORE_STEPS = ['sregs', 'regs', 'xsave', 'xcrs', 'msrs', 'vcpu_events', 'mp_state', 'tsc_deadline', 'debugregs'] as const;
+export type RestoreStep = (typeof RESTORE_STEPS)[number];
+
+export interface StepResult {
+  step: RestoreStep;
+  rc: 0 | 'EINVAL' | 'skipped';
+  detail?: string;
+}
+
+export interface RestoreResult {
+  steps: StepResult[];
+  failed: RestoreStep | null;
+  vcpu: Vcpu;
+  xsave: SetXsaveResult | null;
+}
+
+/**
+ * Put the migrated state into `target` in QEMU's order. Each step returns early on error, so
+ * the steps after a failure are never run (the register state they carry stays at reset).
+ */
+export function qemuRestore(target: Vcpu, env: QemuEnv, fixup: Fixup | null): RestoreResult {
+  const steps: StepResult[] = [];
+  let vcpu = target;
+  let failed: RestoreStep | null = null;
+  let xsave: SetXsaveResult | null = null;
+  for (const step of RESTORE_STEPS) {
+    if (failed) {
+      steps.push({ step, rc: 'skipped' });
+      continue;
+    }
+    if (step === 'xsave') {
+      xsave = setXsave(vcpu, qemuBuildRegion(env, vcpu), fixup);
+      vcpu = xsave.vcpu;
+      steps.push({ step, rc: xsave.rc, ...(xsave.reason ? { detail: xsave.reason } : {}) });
+      if (xsave.rc !== 0) failed = step;
+    } else if (step === 'xcrs') {
+      const r = setXcrs(vcpu, env.xcr0);
+      steps.push({ step, rc: r.rc, ...(r.reason ? { detail: r.reason } : {}) });
+      if (r.rc !== 0) failed = step;
+    } else {
+      steps.push({ step, rc: 0 }); // not modelled: these carry no XSAVE state and cannot fail here
+    }
+  }
+  return { steps, failed, vcpu, xsave };
+}
+
