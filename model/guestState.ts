@@ -74,11 +74,15 @@ export function sourceVcpu(kernel: KernelVariant, host: Host, cpuid: CpuidEntry[
   }
   const image = vcpu.fpu.image;
   for (const i of bitsOf(guest.inUse)) writeGuestComponent(image, vcpu, i);
-  writeU32(image, OFF.MXCSR, guest.mxcsr ?? 0x1f80);
+  const mxcsr = guest.mxcsr ?? 0x1f80;
+  writeU32(image, OFF.MXCSR, mxcsr);
+  // SSE's initial configuration is XMM0-15 = 0 *and* MXCSR = 0x1F80 (SDM Vol. 1 §13.6), so a
+  // non-default MXCSR keeps XINUSE[1] set and XSAVE records SSE in XSTATE_BV.
+  const xinuse = guest.inUse | (mxcsr !== 0x1f80 ? MASK.SSE : 0n);
   const pkruSlot = slotOf(host.layout, XFEATURE.PKRU);
   const hostPku = (host.xcr0 & MASK.PKRU) !== 0n;
   if (pkruSlot && hostPku) writeU32(image, pkruSlot.offset, guest.hostPkru);
-  vcpu.fpu.xstateBv = guest.inUse | (hostPku && guest.hostPkru !== 0 ? MASK.PKRU : 0n);
+  vcpu.fpu.xstateBv = xinuse | (hostPku && guest.hostPkru !== 0 ? MASK.PKRU : 0n);
   vcpu.pkru = guest.pkru;
   return vcpu;
 }
