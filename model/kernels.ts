@@ -36,8 +36,9 @@ export type SetRule = 'load-5.15' | 'fpu-uabi';
 /**
  * How the kernel derives the vCPU's guest-supported XCR0:
  * - 'cpuid': CPUID(0xD,0) EDX:EAX ∩ supported XCR0, 0 when absent or CPUID never set (upstream).
- * - 'host-after-cpuid': measured on this project's 6.18 PVM kernel (real-kvm-here.md): 0 until
- *   KVM_SET_CPUID2, then the whole host set whatever leaf 0xD says.
+ * - 'host-after-cpuid': measured on this project's 6.18 PVM kernel (real-kvm-here.md, refined in
+ *   docs/kvm-findings.md): the whole host set once the CPUID table holds leaf 1 or leaf 0xD.0
+ *   (whatever their contents), 0 otherwise.
  */
 export type GsxRule = 'cpuid' | 'host-after-cpuid';
 

@@ -2,7 +2,7 @@
 // fpstate is held as a standard-format image in the host's layout (a simplification of the
 // kernel's compacted buffer): bytes of components whose XSTATE_BV bit is clear are stale and
 // never guest-visible, as in the kernel.
-import { CpuidEntry, guestSupportedXcr0 } from './cpuid';
+import { CpuidEntry, findCpuid, guestSupportedXcr0 } from './cpuid';
 import { Host } from './hosts';
 import { KernelVariant } from './kernels';
 import { OFF, XSAVE_REGION_SIZE, standardSize } from './layout';
@@ -73,11 +73,19 @@ export function setCpuid(vcpu: Vcpu, entries: CpuidEntry[]): void {
   deriveFromCpuid(vcpu);
 }
 
+/**
+ * The 6.18 PVM kernel here (docs/kvm-findings.md, finding 1): the whole host set as soon as the
+ * CPUID table holds a leaf 1 or a leaf 0xD.0 entry, whatever their contents; 0 otherwise.
+ */
+function pvmGuestSupported(entries: CpuidEntry[] | null, sx: bigint): bigint {
+  if (!entries) return 0n;
+  return findCpuid(entries, 1) || findCpuid(entries, 0xd, 0) ? sx : 0n;
+}
+
 function deriveFromCpuid(vcpu: Vcpu): void {
   const { kernel, host } = vcpu;
   const sx = vcpu.supportedXcr0;
-  vcpu.guestSupportedXcr0 =
-    kernel.gsx === 'host-after-cpuid' ? (vcpu.cpuid ? sx : 0n) : guestSupportedXcr0(vcpu.cpuid, sx);
+  vcpu.guestSupportedXcr0 = kernel.gsx === 'host-after-cpuid' ? pvmGuestSupported(vcpu.cpuid, sx) : guestSupportedXcr0(vcpu.cpuid, sx);
   const gsx = vcpu.guestSupportedXcr0;
   // A guest given AMX gets its fpstate reallocated (fpu_enable_guest_xfd_features), which adds
   // XTILE_DATA to user_xfeatures and grows uabi_size past 4096 (KVM_CAP_XSAVE2, 5.17+).
