@@ -38,14 +38,28 @@ export function allZero(b: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
+const asBuffer = (a: Uint8Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return a.length === b.length && asBuffer(a).equals(asBuffer(b)); // native compare
+}
+
+/** Index of the first byte where a and b differ, or -1 (lengths must match). */
+export function firstDifference(a: Uint8Array, b: Uint8Array, from = 0): number {
+  if (bytesEqual(a.subarray(from), b.subarray(from))) return -1;
+  let lo = from;
+  let hi = a.length; // invariant: a difference exists in [lo, hi)
+  while (hi - lo > 64) {
+    const mid = (lo + hi) >>> 1;
+    if (!bytesEqual(a.subarray(lo, mid), b.subarray(lo, mid))) hi = mid;
+    else lo = mid;
+  }
+  for (let i = lo; i < hi; i++) if (a[i] !== b[i]) return i;
+  return -1;
 }
 
 export function toHex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+  return asBuffer(b).toString('hex');
 }
 
 export function fromHex(s: string): Uint8Array {

@@ -12,6 +12,7 @@ import {
   Vcpu,
   XFEATURE,
   bytesEqual,
+  firstDifference,
   createVcpu,
   diffViews,
   fixupContext,
@@ -144,8 +145,7 @@ export const P3: PropertyDef<IoctlScenario> = {
     const once = b.region.slice();
     fixup.fn(ctx, once);
     if (once.length !== b.region.length) return 'the fixup changed the buffer length';
-    for (let i = 0; i < once.length; i++) {
-      if (once[i] === b.region[i]) continue;
+    for (let i = firstDifference(once, b.region); i !== -1; i = firstDifference(once, b.region, i + 1)) {
       if (i === BV_BYTE && ((once[i]! ^ b.region[i]!) & ~0x02) === 0) continue;
       return `byte ${i} changed from 0x${b.region[i]!.toString(16)} to 0x${once[i]!.toString(16)}`;
     }
