@@ -1,0 +1,86 @@
+// npm run bench [-- --label TEXT]: the performance budget (issue 6), as a table and as
+// bench/bench.json. Rates are medians over several runs on one core; comparisons (workers,
+// executor vs raw C) are ratios measured side by side in the same run. Each run appends its
+// figures under its label to the history, so figures before and after an optimisation stay.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../harness/files';
+import { benchFullPath, benchProperties, benchReplay10k } from './model';
+
+interface Goal {
+  name: string;
+  value: number | null;
+  unit: string;
+  goal: string;
+  met: boolean | null;
+  note?: string;
+}
+
+type Section = () => Promise<Goal[]> | Goal[];
+
+const SECTIONS: Record<string, Section> = {
+  model: () => {
+    const fp = benchFullPath();
+    const props = benchProperties();
+    const slowest = Math.min(...Object.values(props));
+    const replay = benchReplay10k();
+    return [
+      { name: 'model full path (fixup + SET validation + state), 4 KiB buffers', value: Math.round(fp), unit: '/s/core', goal: '≥ 1,000,000', met: fp >= 1e6 },
+      {
+        name: 'property cases through fast-check, generation included (slowest property)',
+        value: Math.round(slowest),
+        unit: '/s/core',
+        goal: '≥ 50,000',
+        met: slowest >= 5e4,
+        note: Object.entries(props).map(([k, v]) => `${k} ${Math.round(v)}`).join(', '),
+      },
+      { name: 'replay of 10,000 corpus cases', value: Number(replay.toFixed(2)), unit: 's', goal: '< 5', met: replay < 5 },
+    ];
+  },
+};
+
+/** Optional sections contributed by other parts (fuzz scaling, real-KVM executor, mutants). */
+function optionalSection(file: string, exportName: string): Section | null {
+  const p = path.join(__dirname, file);
+  if (!fs.existsSync(p + '.js')) return null;
+  const mod = require(p) as Record<string, Section | undefined>;
+  return mod[exportName] ?? null;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { label: { type: 'string', default: 'run' }, only: { type: 'string' } } });
+  const sections: Record<string, Section> = { ...SECTIONS };
+  for (const [name, file, exp] of [
+    ['fuzz', 'fuzz', 'benchSection'],
+    ['kvm', 'kvm', 'benchSection'],
+    ['mutants', 'mutants', 'benchSection'],
+  ] as const) {
+    const s = optionalSection(file, exp);
+    if (s) sections[name] = s;
+  }
+  const wanted = values.only ? values.only.split(',') : Object.keys(sections);
+  const goals: Goal[] = [];
+  for (const name of wanted) {
+    const s = sections[name];
+    if (!s) {
+      goals.push({ name: `${name}: section not available in this build`, value: null, unit: '', goal: '', met: null });
+      continue;
+    }
+    process.stderr.write(`bench: ${name}…\n`);
+    goals.push(...(await s()));
+  }
+  const rows = goals.map((g) => [g.met === null ? '  ?' : g.met ? ' ok' : 'MISS', g.name, g.value === null ? '-' : `${g.value.toLocaleString('en-US')} ${g.unit}`, g.goal, g.note ?? '']);
+  const widths = [4, 0, 0, 0].map((w, i) => Math.max(w, ...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c)).join('  '));
+  const file = path.join(__dirname, '..', '..', 'bench', 'bench.json');
+  const prev = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { history?: unknown[] }) : {};
+  const entry = { label: values.label, date: new Date().toISOString(), node: process.version, cpus: require('node:os').cpus().length, goals };
+  writeFileAtomic(file, JSON.stringify({ schema: 'xsave-bench/1', latest: entry, history: [...(prev.history ?? []), entry] }, null, 2) + '\n');
+  console.log(`written ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 2;
+});

@@ -1,0 +1,56 @@
+// Model and property throughput on one core, and corpus replay time.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { PVE_FIXUP, setXsave } from '../model';
+import { buildIoctl, ioctlScenarioArb } from '../properties/arbitraries/scenarios';
+import { P1, P2, P3, P4, P5, PropertyDef, runProperty } from '../properties/properties';
+import { replayPaths } from '../harness/replay';
+import { collectCaseFiles } from '../harness/files';
+import { ratePerSecond } from './stats';
+
+export interface ModelBench {
+  fullPathPerSecond: number;
+  propertyCasesPerSecond: Record<string, number>;
+  replay10kSeconds: number;
+}
+
+/** Fixup + SET validation + resulting state on pre-generated 4 KiB buffers. */
+export function benchFullPath(): number {
+  const built = fc.sample(ioctlScenarioArb(), { seed: 1, numRuns: 1000 }).map(buildIoctl).filter((b) => b.region.length === 4096);
+  const N = 200_000;
+  return ratePerSecond(N, () => {
+    for (let i = 0; i < N; i++) {
+      const b = built[i % built.length]!;
+      setXsave(b.vcpu, b.region, PVE_FIXUP);
+    }
+  }).median;
+}
+
+export function benchProperties(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of [P1, P2, P3, P4, P5] as PropertyDef<unknown>[]) {
+    const N = 5000;
+    let seed = 1;
+    out[p.id] = ratePerSecond(N, () => void runProperty(p, PVE_FIXUP, { seed: seed++, numRuns: N, coverage: false }), 3).median;
+  }
+  return out;
+}
+
+/** Replay of 10,000 cases: the committed corpus copied under fresh ids until there are 10,000 files. */
+export function benchReplay10k(): number {
+  const { files } = collectCaseFiles([path.join(__dirname, '..', '..', 'corpus')].filter(fs.existsSync).concat(fs.existsSync('corpus') ? ['corpus'] : []).slice(0, 1));
+  const sources = files.filter((f) => !f.includes(`${path.sep}found${path.sep}`)).map((f) => JSON.parse(fs.readFileSync(f, 'utf8')) as Record<string, unknown>);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xsave-bench-'));
+  for (let i = 0; i < 10_000; i++) {
+    const c = sources[i % sources.length]!;
+    fs.writeFileSync(path.join(dir, `c${i}.json`), JSON.stringify({ ...c, id: `${c['id']}-${i}` }));
+  }
+  const t = process.hrtime.bigint();
+  const s = replayPaths([dir]);
+  const secs = Number(process.hrtime.bigint() - t) / 1e9;
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (s.errors || s.failed) throw new Error(`replay bench: ${s.failed} failed, ${s.errors} unusable`);
+  return secs;
+}
