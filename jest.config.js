@@ -5,4 +5,9 @@ module.exports = {
   roots: ['<rootDir>/model', '<rootDir>/properties', '<rootDir>/harness', '<rootDir>/cli', '<rootDir>/kvm', '<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   testTimeout: 120000,
+  // JUnit XML for CI (reports/junit/junit.xml, git-ignored); test names carry their seeds.
+  reporters: [
+    'default',
+    ['jest-junit', { outputDirectory: 'reports/junit', outputName: 'junit.xml', suiteNameTemplate: '{filepath}', classNameTemplate: '{filepath}', titleTemplate: '{title}', ancestorSeparator: ' › ', addFileAttribute: 'true' }],
+  ],
 };

@@ -14,6 +14,12 @@ const COMMANDS: Record<string, () => Command> = {
   replay: () => require('./commands/replay') as Command,
   eval: () => require('./commands/eval') as Command,
   check: () => require('./commands/check') as Command,
+  'kvm-check': () => require('./commands/kvm-check') as Command,
+  calibrate: () => require('./commands/calibrate') as Command,
+  fuzz: () => require('./commands/fuzz') as Command,
+  matrix: () => require('./commands/matrix') as Command,
+  'merge-reports': () => require('./commands/merge-reports') as Command,
+  review: () => require('./commands/review') as Command,
 };
 
 function help(): string {

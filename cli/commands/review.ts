@@ -1,0 +1,44 @@
+// xsave-harness review [--out DIR] [--check] [--fixup PATH]: the deterministic review (fixed
+// seed, fixed run counts, no timings) as DIR/report.json, REVIEW.md and review.html (default DIR
+// reports/). --check regenerates in memory and exits 1 when the files in DIR are stale.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadFixup } from '../../harness/fixupLoader';
+import { hasFailures } from '../../harness/report/report';
+import { generateReview } from '../../harness/report/review';
+import { REPORT_FILES, renderReport, writeReport } from '../../harness/report/write';
+import { EXIT, UsageError } from '../exitCodes';
+
+export const usage = 'review [--out DIR] [--check] [--fixup PATH]   the deterministic review: DIR/REVIEW.md, review.html, report.json (default reports/)';
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { out: { type: 'string', default: 'reports' }, check: { type: 'boolean', default: false }, fixup: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (positionals.length) throw new UsageError(`review takes no positional arguments (got ${positionals.join(' ')})`);
+  const fixup = await loadFixup(values.fixup);
+  const report = generateReview({ fixup, fixupPath: values.fixup ?? null });
+  if (values.check) {
+    const fresh = renderReport(report);
+    const stale: string[] = [];
+    for (const [k, name] of Object.entries(REPORT_FILES) as [keyof typeof REPORT_FILES, string][]) {
+      const file = path.join(values.out, name);
+      const have = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
+      if (have !== fresh[k]) stale.push(have === null ? `${file} (missing)` : file);
+    }
+    if (stale.length) {
+      console.error(`stale: ${stale.join(', ')}; regenerate with: npm run review`);
+      return EXIT.FAILED;
+    }
+    console.log(`${values.out}: up to date`);
+    return EXIT.OK;
+  }
+  const files = writeReport(values.out, report);
+  console.log(`${files.markdown}\n${files.html}\n${files.json}`);
+  const failing = report.claims.filter((c) => c.result === 'fails').map((c) => c.id);
+  if (failing.length) console.log(`claims failing: ${failing.join(', ')}`);
+  return hasFailures(report) ? EXIT.FAILED : EXIT.OK;
+}

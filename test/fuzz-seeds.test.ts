@@ -1,0 +1,75 @@
+// Seed derivation and the batch runner, in-process.
+import { PVE_FIXUP } from '../model';
+import { brokenFixup } from '../properties/brokenFixups';
+import { runBatch } from '../harness/fuzz/batch';
+import { BatchSeeds, batchSeedInShard, dateSeed, parseShard, shardOfSeed } from '../harness/fuzz/seeds';
+
+const SEED = 20261124;
+
+test('the default seed is the UTC date as YYYYMMDD', () => {
+  expect(dateSeed(new Date(Date.UTC(2026, 10, 24, 23, 59)))).toBe(20261124);
+  expect(dateSeed(new Date(Date.UTC(2027, 0, 1, 0, 0)))).toBe(20270101);
+});
+
+test('--shard parses I/N with 1 ≤ I ≤ N', () => {
+  expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
+  for (const bad of ['0/4', '5/4', '1/0', 'x', '1/2/3', '-1/2']) expect(() => parseShard(bad)).toThrow(/--shard/);
+});
+
+test(`shards draw disjoint batch seeds, whatever their worker counts (seed ${SEED})`, () => {
+  const N = 4;
+  const bySeed = new Map<number, number>();
+  for (let i = 1; i <= N; i++) {
+    for (let w = 0; w < 3; w++) {
+      const s = new BatchSeeds(SEED, { index: i, count: N }, w);
+      for (let b = 0; b < 500; b++) {
+        const plan = s.next();
+        expect(plan.seed).toBeGreaterThanOrEqual(0);
+        expect(plan.seed).toBeLessThan(2 ** 31);
+        expect(shardOfSeed(plan.seed, N)).toBe(i);
+        const other = bySeed.get(plan.seed);
+        if (other !== undefined) expect(other).toBe(i);
+        bySeed.set(plan.seed, i);
+      }
+    }
+  }
+  expect(batchSeedInShard(10, { index: 3, count: 4 })).toBe(42);
+});
+
+test(`a worker's batch sequence is a function of (seed, shard, worker) (seed ${SEED})`, () => {
+  const take = (seed: number, shard: { index: number; count: number }, w: number) => {
+    const s = new BatchSeeds(seed, shard, w);
+    return Array.from({ length: 20 }, () => s.next());
+  };
+  expect(take(SEED, { index: 1, count: 1 }, 0)).toEqual(take(SEED, { index: 1, count: 1 }, 0));
+  expect(take(SEED, { index: 1, count: 1 }, 0)).not.toEqual(take(SEED, { index: 1, count: 1 }, 1));
+  expect(take(SEED, { index: 1, count: 1 }, 0)).not.toEqual(take(SEED + 1, { index: 1, count: 1 }, 0));
+  const props = new Set(take(SEED, { index: 1, count: 1 }, 0).map((p) => p.property));
+  expect(props.size).toBeGreaterThanOrEqual(4);
+});
+
+test(`a batch counts every scenario once per class dimension (seed ${SEED})`, () => {
+  const r = runBatch('P3', PVE_FIXUP, SEED, 200);
+  expect(r.finding).toBeNull();
+  expect(r.cases).toBe(200);
+  expect(Object.values(r.classes).reduce((a, b) => a + b, 0)).toBe(200);
+  expect(r.ioctl!.valid + r.ioctl!.leaked + r.ioctl!.other).toBe(200);
+  const pku = (r.extra['host-pku:yes'] ?? 0) + (r.extra['host-pku:no'] ?? 0);
+  expect(pku).toBe(200);
+  const p2 = runBatch('P2', PVE_FIXUP, SEED, 100);
+  expect(p2.ioctl).toBeNull();
+  expect((p2.extra['vmm:ignore'] ?? 0) + (p2.extra['vmm:abort'] ?? 0)).toBe(100);
+});
+
+test(`a failing batch yields the shrunk counterexample as a case, as check would (seed ${SEED})`, () => {
+  const r = runBatch('P1', brokenFixup('always-clear-pkru'), SEED, 500);
+  expect(r.finding).not.toBeNull();
+  const f = r.finding!;
+  expect(f.property).toBe('P1');
+  expect(f.reason).toBe('the fixup changed a valid buffer');
+  expect(f.caseId).toMatch(/^p1-[0-9a-f]{12}$/);
+  expect(JSON.parse(f.caseJson!).id).toBe(f.caseId);
+  expect(f.path).toMatch(/^\d+(:\d+)*$/);
+  // Shrinking steps are not counted as cases.
+  expect(r.cases).toBeLessThanOrEqual(500);
+});
