@@ -87,6 +87,9 @@
  *                               base 0, limit 0xffff; CR0 as at reset
  *   8 RUN         (arg 0)       run the guest (see GUEST below); together with
  *                               the policies this is the RUN_GUEST operation
+ *   9 SET_CPUID2_HOST (arg 0)   KVM_SET_CPUID2 with the whole KVM_GET_SUPPORTED_CPUID
+ *                               table (e.g. to read back the vCPU's unmasked XSTATE_BV
+ *                               after the case's own CPUID); a SET step
  *   Every case runs on a fresh vCPU.  A VM is reused until it holds
  *   min(KVM_CAP_MAX_VCPUS, 1024) vCPUs, then replaced.
  *
@@ -176,7 +179,7 @@ enum {
 enum { POL_CONTINUE = 0, POL_IGNORE = 1, POL_ABORT = 2 };
 enum {
 	S_SET_CPUID2 = 1, S_SET_XCRS, S_SET_XSAVE, S_GET_XSAVE, S_GET_XCRS,
-	S_SET_REGS, S_SET_SREGS, S_RUN
+	S_SET_REGS, S_SET_SREGS, S_RUN, S_SET_CPUID2_HOST
 };
 enum { STEP_DONE = 0, STEP_SKIPPED = 1 };
 enum { RUN_HLT = 1, RUN_TIMEOUT, RUN_EXIT, RUN_ERROR, RUN_TOO_MANY_EXITS };
@@ -744,7 +747,7 @@ struct tcase {
 static int is_set_step(uint8_t op)
 {
 	return op == S_SET_CPUID2 || op == S_SET_XCRS || op == S_SET_XSAVE ||
-	       op == S_SET_REGS || op == S_SET_SREGS;
+	       op == S_SET_REGS || op == S_SET_SREGS || op == S_SET_CPUID2_HOST;
 }
 
 static size_t step_result_max(const struct step *s)
@@ -833,6 +836,7 @@ static uint32_t parse_case(struct rd *r, struct tcase *tc, uint64_t *reply_bytes
 		case S_SET_REGS: ok = s->arg == 0; break;
 		case S_SET_SREGS: ok = s->arg <= 1; break;
 		case S_RUN: ok = s->arg == 0; break;
+		case S_SET_CPUID2_HOST: ok = s->arg == 0; break;
 		default: ok = 0; break;
 		}
 		if (!ok) {
@@ -889,6 +893,37 @@ static long step_set_cpuid(struct vcpu *v, const struct tcase *tc)
 	long rc = r.bad ? -EINVAL : xioctl(v->fd, KVM_SET_CPUID2, c);
 	free(c);
 	return rc;
+}
+
+/* KVM_GET_SUPPORTED_CPUID, fetched once per process. */
+static struct kvm_cpuid2 *supported_cpuid(void)
+{
+	static struct kvm_cpuid2 *cached;
+	if (cached)
+		return cached;
+	for (uint32_t n = 64; n <= MAX_SUPPORTED_CPUID; n *= 2) {
+		struct kvm_cpuid2 *c = cpuid_alloc(n);
+		if (!c)
+			return NULL;
+		c->nent = n;
+		long r = xioctl(K.kvm_fd, KVM_GET_SUPPORTED_CPUID, c);
+		if (r == 0) {
+			cached = c;
+			return c;
+		}
+		free(c);
+		if (r != -E2BIG)
+			return NULL;
+	}
+	return NULL;
+}
+
+static long step_set_cpuid_host(struct vcpu *v)
+{
+	struct kvm_cpuid2 *c = supported_cpuid();
+	if (!c)
+		return -ENOMEM;
+	return xioctl(v->fd, KVM_SET_CPUID2, c);
 }
 
 static long step_set_xcrs(struct vcpu *v, uint64_t xcr0)
@@ -1152,6 +1187,10 @@ static void run_case(const struct tcase *tc, struct wb *w)
 			break;
 		case S_RUN:
 			step_run(&v, tc, w, &rc);
+			break;
+		case S_SET_CPUID2_HOST:
+			rc = step_set_cpuid_host(&v);
+			wb_u32(w, 0);
 			break;
 		default:
 			rc = -EINVAL;

@@ -25,15 +25,24 @@ export function defaultExecutorPath(asan = false): string {
   return path.join(executorDir(), 'build', asan ? 'xsave-exec-asan' : 'xsave-exec');
 }
 
+/**
+ * The KVM device checked for availability: /dev/kvm, or $XSAVE_KVM_DEV (tests point it at a
+ * missing path to exercise the no-KVM paths on a machine that has KVM).
+ */
+export function kvmDevice(): string {
+  return process.env.XSAVE_KVM_DEV || '/dev/kvm';
+}
+
 export function kvmAvailability(binary: string = defaultExecutorPath()): Availability {
+  const dev = kvmDevice();
   if (process.platform !== 'linux') return { ok: false, reason: `KVM needs Linux (platform is ${process.platform})` };
-  if (!fs.existsSync('/dev/kvm')) return { ok: false, reason: '/dev/kvm does not exist (no KVM in this kernel or container)' };
+  if (!fs.existsSync(dev)) return { ok: false, reason: `${dev} does not exist (no KVM in this kernel or container)` };
   try {
-    const fd = fs.openSync('/dev/kvm', 'r+');
+    const fd = fs.openSync(dev, 'r+');
     fs.closeSync(fd);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    return { ok: false, reason: `/dev/kvm cannot be opened read-write: ${err.code ?? err.message}` };
+    return { ok: false, reason: `${dev} cannot be opened read-write: ${err.code ?? err.message}` };
   }
   try {
     fs.accessSync(binary, fs.constants.X_OK);

@@ -63,9 +63,11 @@ describe('executor under ASan/UBSan', () => {
       const good = await ex.runCases([
         { steps: [{ op: 'setXsave', region: makeRegion(probe.xsaveSize, { fcw: 0x027f }) }, { op: 'getXsave' }, { op: 'getXcrs' }] },
         restoreAndRun({ cpuid: probe.supportedCpuid, region: makeRegion(probe.xsaveSize, { fcw: 0x027f }), policy: 'abort' }),
+        { steps: [{ op: 'setCpuid2Host' }, { op: 'setCpuid2Host' }, { op: 'getXcrs' }] },
       ]);
       expect(readFcw(good[0].steps[1].xsave!)).toBe(0x027f);
       expect(good[1].steps.find((s) => s.op === 'run')!.run!.checkpoint).toBe(true);
+      expect(good[2].steps.map((s) => s.errno)).toEqual([0, 0, 0]);
 
       const hdr = (magic: number, version: number, op: number, count: number, extra = new Uint8Array(0)): Uint8Array => {
         const b = new Uint8Array(16 + extra.length);
@@ -319,6 +321,16 @@ describeKvm('guest runs: what the guest sees after a restore', () => {
     expect(res).toHaveLength(n);
     expect(res.filter((r) => r.setupErrno !== 0 || r.steps.some((s) => s.errno !== 0))).toHaveLength(0);
     expect(res.every((r) => readFcw(r.steps[1].xsave!) === 0x027f)).toBe(true);
+  });
+
+  it('SET_CPUID2_HOST sets the executor\'s own KVM_GET_SUPPORTED_CPUID table', async () => {
+    // A never-set vCPU masks GET to x87|SSE; after SET_CPUID2_HOST the kernel's guest-supported
+    // XCR0 covers the host set (upstream: leaf 0xD.0 = host set; PVM: leaf 1 present).
+    const region = makeRegion(size, { xstateBv: 0x7n, fcw: 0x027f });
+    const [r] = await ex.runCases([{ steps: [{ op: 'setXsave', region }, { op: 'getXsave' }, { op: 'setCpuid2Host' }, { op: 'getXsave' }, { op: 'setXcrs', xcr0: 0x7n }] }]);
+    expect(r.steps.map((s) => s.errno)).toEqual([0, 0, 0, 0, 0]);
+    expect(readXstateBv(r.steps[1].xsave!)).toBe(0x3n);
+    expect(readXstateBv(r.steps[3].xsave!)).toBe(0x7n);
   });
 
   it('SET then GET on one vCPU: GET_XSAVE and GET_XCRS reflect what was set', async () => {

@@ -1,6 +1,9 @@
 /**
  * Driver for executor/build/xsave-exec: spawns it, sends batches over its stdin, parses replies
- * from its stdout. One request is in flight at a time (requests are queued).
+ * from its stdout. Operations are queued (one at a time); within __runCases up to `pipeline`
+ * chunk requests (default 2) are in flight, so that TypeScript encodes and decodes one chunk
+ * while the executor runs the next. Replies come back in request order; each request's watchdog
+ * starts when it reaches the head of the line.
  *
  * Errors are typed:
  *  - ExecutorInfraError: the executor could not be spawned, died (e.g. kill -9), hung past the
@@ -83,10 +86,14 @@ export interface ExecutorOptions {
   baseTimeoutMs?: number;
   /** Cases per request; default 512. */
   chunkSize?: number;
+  /** Chunk requests in flight at once in __runCases; default 2 (1 = strictly one at a time). */
+  pipeline?: number;
 }
 
 export interface RunCasesOptions {
   chunkSize?: number;
+  /** chunk requests in flight at once (default: the executor's option, else 2) */
+  pipeline?: number;
   /** Called after each chunk completes with the number of cases done so far. */
   onChunk?: (done: number, total: number) => void;
 }
@@ -96,7 +103,8 @@ interface Pending {
   seq: number;
   resolve: (r: Reply) => void;
   reject: (e: ExecutorInfraError) => void;
-  timer: NodeJS.Timeout;
+  budgetMs: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
 const STDERR_TAIL = 4096;
@@ -117,7 +125,8 @@ export class XsaveExecutor {
   private starts = 0;
   private proc: ChildProcessWithoutNullStreams | undefined;
   private splitter = new FrameSplitter();
-  private pending: Pending | undefined;
+  /** requests sent and not yet answered, in order */
+  private pendings: Pending[] = [];
   private stderrTail = '';
   private seq = 0;
   private queue: Promise<unknown> = Promise.resolve();
@@ -181,8 +190,8 @@ export class XsaveExecutor {
       return;
     }
     for (const body of frames) {
-      const p = this.pending;
-      if (!p) {
+      const p = this.pendings[0];
+      if (!p || p.proc !== proc) {
         this.abandon(proc, new ExecutorInfraError('protocol', 'unsolicited reply', null, null, this.stderrTail));
         return;
       }
@@ -198,19 +207,32 @@ export class XsaveExecutor {
         this.abandon(proc, new ExecutorInfraError('protocol', `reply seq ${reply.seq}, expected ${p.seq}`, null, null, this.stderrTail));
         return;
       }
-      this.pending = undefined;
+      this.pendings.shift();
       clearTimeout(p.timer);
+      this.armHead();
       p.resolve(reply);
     }
   }
 
-  /** Fails the pending request if it was sent to `proc` (a late event of an old process is ignored). */
+  /** Starts the watchdog of the request at the head of the line (it is the one executing). */
+  private armHead(): void {
+    const h = this.pendings[0];
+    if (!h || h.timer) return;
+    h.timer = setTimeout(() => {
+      this.abandon(h.proc, new ExecutorInfraError('timeout', `no reply within ${h.budgetMs} ms`, null, null, this.stderrTail));
+    }, h.budgetMs);
+  }
+
+  /** Fails every request sent to `proc` (a late event of an old process is ignored). */
   private failPending(proc: ChildProcessWithoutNullStreams, err: ExecutorInfraError): void {
-    const p = this.pending;
-    if (!p || p.proc !== proc) return;
-    this.pending = undefined;
-    clearTimeout(p.timer);
-    p.reject(err);
+    const mine = this.pendings.filter((p) => p.proc === proc);
+    if (!mine.length) return;
+    this.pendings = this.pendings.filter((p) => p.proc !== proc);
+    for (const p of mine) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+    this.armHead();
   }
 
   /** Kill the process (it cannot be trusted any more) and fail the pending request. */
@@ -220,22 +242,35 @@ export class XsaveExecutor {
     this.failPending(proc, err);
   }
 
-  /** Sends raw bytes (already framed or not) and waits for one reply. */
-  private exchange(bytes: Uint8Array, seq: number, budgetMs: number): Promise<Reply> {
-    const run = async (): Promise<Reply> => {
-      if (this.closed) throw new ExecutorInfraError('closed', 'executor was closed');
-      const proc = this.start();
-      return new Promise<Reply>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.abandon(proc, new ExecutorInfraError('timeout', `no reply within ${budgetMs} ms`, null, null, this.stderrTail));
-        }, budgetMs);
-        this.pending = { proc, seq, resolve, reject, timer };
-        proc.stdin.write(bytes);
-      });
-    };
-    const p = this.queue.then(run, run);
+  /** Runs `op` after every earlier operation has finished (operations never interleave). */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(op, op);
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  /**
+   * Sends raw bytes (already framed or not) without waiting for earlier requests' replies.
+   * With `expected`, the bytes go only to that process: if it is gone, nothing is sent (and no
+   * new process is started).
+   */
+  private send(bytes: Uint8Array, seq: number, budgetMs: number, expected?: ChildProcessWithoutNullStreams): { proc: ChildProcessWithoutNullStreams | undefined; reply: Promise<Reply> } {
+    if (this.closed) return { proc: undefined, reply: Promise.reject(new ExecutorInfraError('closed', 'executor was closed')) };
+    if (expected && this.proc !== expected) {
+      return { proc: undefined, reply: Promise.reject(new ExecutorInfraError('died', 'executor exited while requests were in flight')) };
+    }
+    const proc = this.start();
+    const reply = new Promise<Reply>((resolve, reject) => {
+      this.pendings.push({ proc, seq, resolve, reject, budgetMs, timer: undefined });
+      this.armHead();
+      proc.stdin.write(bytes);
+    });
+    return { proc, reply };
+  }
+
+  /** Sends raw bytes and waits for one reply, as one serial operation. */
+  private exchange(bytes: Uint8Array, seq: number, budgetMs: number): Promise<Reply> {
+    return this.serial(() => this.send(bytes, seq, budgetMs).reply);
   }
 
   private nextSeq(): number {
@@ -244,13 +279,7 @@ export class XsaveExecutor {
   }
 
   private async request(body: Uint8Array, seq: number, budgetMs: number): Promise<Result<Reply>> {
-    try {
-      const reply = await this.exchange(frame(body), seq, budgetMs);
-      if (reply.kind === 'error') return { ok: false, error: new ExecutorRequestError(reply.status, reply.statusName, reply.message) };
-      return ok(reply);
-    } catch (e) {
-      return { ok: false, error: asExecutorError(e) };
-    }
+    return settle(this.exchange(frame(body), seq, budgetMs));
   }
 
   private base(): number {
@@ -281,28 +310,60 @@ export class XsaveExecutor {
     return unwrap(await this.__probe());
   }
 
-  /** Runs cases in chunks; on failure returns the results of the chunks that completed. */
-  async __runCases(cases: readonly CaseSpec[], opts: RunCasesOptions = {}): Promise<CasesOutcome> {
+  /**
+   * Runs cases in chunks, up to `pipeline` chunks in flight; on failure returns the results of
+   * the chunks that completed before it (chunks after a failed one are not used).
+   */
+  __runCases(cases: readonly CaseSpec[], opts: RunCasesOptions = {}): Promise<CasesOutcome> {
+    return this.serial(() => this.runChunks(cases, opts));
+  }
+
+  private async runChunks(cases: readonly CaseSpec[], opts: RunCasesOptions): Promise<CasesOutcome> {
     const chunk = Math.max(1, Math.min(opts.chunkSize ?? this.opts.chunkSize ?? 512, LIMITS.maxCases));
+    const depth = Math.max(1, opts.pipeline ?? this.opts.pipeline ?? 2);
     const results: CaseResult[] = [];
-    for (let i = 0; i < cases.length; i += chunk) {
-      const part = cases.slice(i, i + chunk);
+    const inflight: Array<{ part: readonly CaseSpec[]; reply: Promise<Result<Reply>> }> = [];
+    let next = 0;
+    let proc: ChildProcessWithoutNullStreams | undefined;
+    let failure: ExecutorError | undefined;
+    const sendNext = (): void => {
+      const part = cases.slice(next, next + chunk);
+      next += part.length;
       const seq = this.nextSeq();
       let body: Uint8Array;
       try {
         body = encodeCases(seq, part);
       } catch (e) {
-        return { ok: false, error: asExecutorError(e), results };
+        inflight.push({ part, reply: Promise.resolve({ ok: false, error: asExecutorError(e) }) });
+        return;
       }
-      const r = await this.request(body, seq, this.base() + runBudgetMs(part));
-      if (!r.ok) return { ok: false, error: r.error, results };
+      // Every chunk of one call goes to one process: after a crash the rest is not sent.
+      const s = this.send(frame(body), seq, this.base() + runBudgetMs(part), proc);
+      proc ??= s.proc;
+      inflight.push({ part, reply: settle(s.reply) });
+    };
+    while (!failure && (next < cases.length || inflight.length)) {
+      while (!failure && next < cases.length && inflight.length < depth) sendNext();
+      const head = inflight.shift();
+      if (!head) break;
+      const r = await head.reply;
+      if (!r.ok) {
+        failure = r.error;
+        break;
+      }
       const reply = r.value;
-      if (reply.kind !== 'cases' || reply.cases.length !== part.length) {
-        const err = new ExecutorInfraError('protocol', `expected ${part.length} case results, got ${reply.kind}`);
-        return { ok: false, error: err, results };
+      if (reply.kind !== 'cases' || reply.cases.length !== head.part.length) {
+        failure = new ExecutorInfraError('protocol', `expected ${head.part.length} case results, got ${reply.kind}`);
+        break;
       }
       results.push(...reply.cases);
       opts.onChunk?.(results.length, cases.length);
+    }
+    if (failure) {
+      // Requests still in flight went to the same (now failed or abandoned) process; their
+      // outcomes are not used. Wait for them so that no reply is left unclaimed.
+      await Promise.all(inflight.map((x) => x.reply));
+      return { ok: false, error: failure, results };
     }
     return { ok: true, results };
   }
@@ -322,13 +383,7 @@ export class XsaveExecutor {
    * handling of malformed input. An error status comes back as ok:false with ExecutorRequestError.
    */
   async __rawRequest(bytes: Uint8Array, timeoutMs = this.base()): Promise<Result<Reply>> {
-    try {
-      const reply = await this.exchange(bytes, -1, timeoutMs);
-      if (reply.kind === 'error') return { ok: false, error: new ExecutorRequestError(reply.status, reply.statusName, reply.message) };
-      return ok(reply);
-    } catch (e) {
-      return { ok: false, error: asExecutorError(e) };
-    }
+    return settle(this.exchange(bytes, -1, timeoutMs));
   }
 
   /** Sends a signal to the running executor (tests: simulate a crash). */
@@ -360,6 +415,17 @@ function runBudgetMs(cases: readonly CaseSpec[]): number {
     ms += runs * ((c.timeoutMs || LIMITS.defaultTimeoutMs) + 100) + 5;
   }
   return ms;
+}
+
+/** A reply as a Result: error statuses become ExecutorRequestError, throws become ok:false. */
+async function settle(p: Promise<Reply>): Promise<Result<Reply>> {
+  try {
+    const reply = await p;
+    if (reply.kind === 'error') return { ok: false, error: new ExecutorRequestError(reply.status, reply.statusName, reply.message) };
+    return ok(reply);
+  } catch (e) {
+    return { ok: false, error: asExecutorError(e) };
+  }
 }
 
 export function unwrap<T>(r: Result<T>): T {

@@ -40,6 +40,7 @@ const cases: CaseSpec[] = [
       { op: 'getXsave', ioctl: 'xsave2' },
       { op: 'getXcrs' },
       { op: 'run' },
+      { op: 'setCpuid2Host' },
     ],
   },
   { policy: 'continue', timeoutMs: 0, guestRip: GUEST.spinGpa, cpuid: [], steps: [] },
@@ -94,7 +95,7 @@ describe('kvm protocol: requests', () => {
     expect(c0.cpuid).toEqual(cases[0].cpuid);
     expect(c0.steps).toEqual(cases[0].steps);
     // Two distinct regions and two distinct XCR0 values: the body holds each once.
-    expect(body.length).toBe(16 + (20 + 11 * 2 + 2 * 8 + 2 * 28 + 2 * 4096) + 20);
+    expect(body.length).toBe(16 + (20 + 12 * 2 + 2 * 8 + 2 * 28 + 2 * 4096) + 20);
     expect(d.cases![1]).toEqual({ policy: 'continue', timeoutMs: 0, guestRip: GUEST.spinGpa, cpuid: [], steps: [] });
   });
 

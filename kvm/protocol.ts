@@ -17,7 +17,8 @@
  *   u16 timeout_ms, u32 region_len, u32 guest_rip, steps (u8 op, u8 arg)*, xcr0 (u64)*,
  *   cpuid (7 × u32: function, index, flags, eax, ebx, ecx, edx)*, regions (region_len bytes)*.
  *   Step args: SET_XCRS → index into xcr0[], SET_XSAVE → index into regions[],
- *   GET_XSAVE → 0 auto / 1 KVM_GET_XSAVE / 2 KVM_GET_XSAVE2, SET_SREGS → bit 0 = CR4.OSFXSR.
+ *   GET_XSAVE → 0 auto / 1 KVM_GET_XSAVE / 2 KVM_GET_XSAVE2, SET_SREGS → bit 0 = CR4.OSFXSR;
+ *   SET_CPUID2_HOST (op 9) sets the executor's own KVM_GET_SUPPORTED_CPUID table.
  * Case result: u32 case_len, i32 case_errno, u8 aborted, u8 stopped_at (0xff none), u8 n_steps,
  *   u8 0, then per step: u8 op, u8 status (0 done / 1 skipped), u16 0, i32 errno, u32 data_len, data.
  *   GET_XSAVE data = region; GET_XCRS data = u32 nr, u32 flags, nr × (u32 xcr, u32 rsvd, u64 value);
@@ -74,6 +75,8 @@ export const STEP_OPS = {
   setRegs: 6,
   setSregs: 7,
   run: 8,
+  /** KVM_SET_CPUID2 with the whole KVM_GET_SUPPORTED_CPUID table (the executor fetches it) */
+  setCpuid2Host: 9,
 } as const;
 export type StepOpName = keyof typeof STEP_OPS;
 const STEP_NAME_BY_CODE = new Map<number, StepOpName>(
@@ -134,7 +137,8 @@ export type Step =
   | { op: 'getXcrs' }
   | { op: 'setRegs' }
   | { op: 'setSregs'; osfxsr?: boolean }
-  | { op: 'run' };
+  | { op: 'run' }
+  | { op: 'setCpuid2Host' };
 
 export interface CaseSpec {
   steps: readonly Step[];
@@ -491,6 +495,7 @@ export function encodeCase(w: ByteWriter, c: CaseSpec): void {
       case 'getXcrs':
       case 'setRegs':
       case 'run':
+      case 'setCpuid2Host':
         steps.push([STEP_OPS[s.op], 0]);
         break;
       default: {
@@ -606,6 +611,7 @@ export function decodeRequest(body: Uint8Array): DecodedRequest {
         case 'getXcrs':
         case 'setRegs':
         case 'run':
+        case 'setCpuid2Host':
           return { op: name };
         default:
           throw new ProtocolError(`case ${i}: unknown step op ${op}`);

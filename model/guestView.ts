@@ -3,11 +3,17 @@
 // PKRU. KVM restores every fpstate component except PKRU with XRSTOR(S) and switches PKRU
 // separately (kvm_load_guest_xsave_state: only if guest XCR0.PKRU or CR4.PKE; CR4.PKE is not
 // modelled, so PKRU counts as visible iff XCR0.PKRU).
+import type { Host } from './hosts';
 import { OFF } from './layout';
 import { toHex, writeU64 } from './region';
 import type { Vcpu } from './vcpu';
 import { RegisterFile, initComponent, xrstorStandard } from './xrstor';
 import { COMPONENTS, MASK, bitsOf, hex } from './xfeatures';
+
+/** The XRSTOR form whose MXCSR rule applies when the kernel restores a guest on `host`. */
+export function kernelXrstorForm(host: Host): 'standard' | 'compacted' {
+  return host.kernelXrstor ?? 'standard';
+}
 
 export interface GuestView {
   xcr0: string;
@@ -24,7 +30,8 @@ export function guestView(vcpu: Vcpu): GuestView {
   mem.fill(0, OFF.XCOMP_BV, OFF.EXTENDED); // the kernel's own header is always well-formed
   const prior: RegisterFile = { comps: new Map(), mxcsr: 0x1f80 };
   const restoreMask = vcpu.supportedXcr0 & ~MASK.PKRU;
-  const r = xrstorStandard(mem, layout, { xcr0: vcpu.supportedXcr0, request: restoreMask, mxcsrMask: 0xffffffff }, prior);
+  const form = kernelXrstorForm(vcpu.host);
+  const r = xrstorStandard(mem, layout, { xcr0: vcpu.supportedXcr0, request: restoreMask, mxcsrMask: 0xffffffff, form }, prior);
   if (r.fault !== null) throw new Error(`model invariant: the kernel's own XRSTOR faulted (${r.fault})`);
   const visible = (vcpu.xcr0 | MASK.FPSSE) & ~MASK.PKRU;
   const components: Record<string, string> = {};

@@ -11,8 +11,15 @@ export interface Host {
   layout: Layout;
   /** MXCSR_MASK as FXSAVE reports it (0xFFFF on every part in the catalogue) */
   mxcsrMask: number;
-  /** host CPU has PKU and the host kernel enables PKRU */
   note?: string;
+  /**
+   * Measured: which XRSTOR form's MXCSR rule the host kernel's restore of the guest fpstate
+   * follows (xrstor.ts XrstorEnv.form). Set by the real-KVM calibration (kvm/calibration.ts)
+   * from a guest run; absent = 'standard'. Linux restores with XRSTORS (the compacted form)
+   * whenever it uses XSAVES, so the SDM (Vol. 1 §13.8.2) predicts 'compacted' on such hosts
+   * too; only the project machine is measured (docs/kvm-findings.md §12.1).
+   */
+  kernelXrstor?: 'standard' | 'compacted';
 }
 
 function host(name: string, vendor: Vendor, xcr0: bigint, note: string, layout?: Layout): Host {

@@ -2,7 +2,7 @@
 // fpstate is held as a standard-format image in the host's layout (a simplification of the
 // kernel's compacted buffer): bytes of components whose XSTATE_BV bit is clear are stale and
 // never guest-visible, as in the kernel.
-import { CpuidEntry, findCpuid, guestSupportedXcr0 } from './cpuid';
+import { CpuidEntry, cpuidXcr0, findCpuid, guestSupportedXcr0 } from './cpuid';
 import { Host } from './hosts';
 import { KernelVariant } from './kernels';
 import { OFF, XSAVE_REGION_SIZE, standardSize } from './layout';
@@ -65,6 +65,30 @@ export function createVcpu(kernel: KernelVariant, host: Host, opts: { confidenti
   };
   deriveFromCpuid(vcpu);
   return vcpu;
+}
+
+/** Why KVM_SET_CPUID2 refuses a table (the errno it returns). */
+export type SetCpuidRefusal = 'EINVAL' | 'EPERM';
+
+/**
+ * KVM_SET_CPUID2's own checks of the table (kvm_check_cpuid), in kernel order; null = accepted.
+ * A refused table leaves the vCPU's previous CPUID (never set, or the last accepted table).
+ * Measured on the project's 6.18 PVM kernel (docs/kvm-findings.md §1 and §12):
+ * - CPUID 0x80000008 EAX[15:8] (virtual-address bits) other than 0, 48 or 57 → EINVAL;
+ * - CPUID(0xD,0) EDX:EAX asking for XTILE_DATA (bit 18, the only dynamic user feature) → EPERM,
+ *   because the VMM did not request the guest permission (ARCH_REQ_XCOMP_GUEST_PERM); bit 17
+ *   alone is accepted. Only on kernels that know AMX (5.17+). The harness never requests the
+ *   permission, so the model takes it as absent.
+ * The other variants are assumed to check the same (kvm_check_cpuid, UNCONFIRMED by measurement).
+ */
+export function setCpuidRefusal(kernel: KernelVariant, entries: readonly CpuidEntry[]): SetCpuidRefusal | null {
+  const e8 = findCpuid(entries, 0x80000008);
+  if (e8) {
+    const vaddrBits = (e8.eax >>> 8) & 0xff;
+    if (vaddrBits !== 0 && vaddrBits !== 48 && vaddrBits !== 57) return 'EINVAL';
+  }
+  if ((kernel.kvmSupportedXcr0 & MASK.XTILE_DATA) !== 0n && (cpuidXcr0(entries) & MASK.XTILE_DATA) !== 0n) return 'EPERM';
+  return null;
 }
 
 /** KVM_SET_CPUID2 → kvm_vcpu_after_set_cpuid: guest-supported XCR0, user_xfeatures, AMX realloc. */

@@ -11,6 +11,9 @@ export type XrstorFault =
   | '#GP:header' // header bytes 8-23 (XCOMP_BV and the first reserved qword) not zero
   | '#GP:mxcsr'; // MXCSR sets bits outside MXCSR_MASK
 
+/** MXCSR's initial value (part of SSE state's initial configuration, SDM Vol. 1 §13.6). */
+export const MXCSR_INIT = 0x1f80;
+
 /** Register contents per component (FP excludes the MXCSR/MXCSR_MASK bytes), plus MXCSR. */
 export interface RegisterFile {
   comps: Map<number, Uint8Array>;
@@ -23,6 +26,16 @@ export interface XrstorEnv {
   request: bigint;
   mxcsrMask: number;
   osxsave?: boolean;
+  /**
+   * Which form's MXCSR rule applies (default 'standard'). `mem` is always read as a
+   * standard-format image (the model holds the kernel's compacted buffer as one); only the
+   * MXCSR rule differs. 'standard' (SDM Vol. 1 §13.8.1): MXCSR is loaded whenever RFBM[1] or
+   * RFBM[2] is set, even with XSTATE_BV[1] = 0. 'compacted' (SDM Vol. 1 §13.8.2, XRSTORS and the
+   * compacted XRSTOR): MXCSR is loaded iff RFBM[1] = XSTATE_BV[1] = 1 and initialised to 0x1F80
+   * when RFBM[1] = 1 and XSTATE_BV[1] = 0; RFBM[2] is not considered. The compacted rule is what
+   * a guest observes on the project machine (docs/kvm-findings.md §5 and §12).
+   */
+  form?: 'standard' | 'compacted';
 }
 
 /** Initial configuration of component i (x87: FCW = 0x037F, everything else zero). */
@@ -54,12 +67,23 @@ export function xrstorStandard(
   if (!allZero(mem, OFF.XCOMP_BV, OFF.XCOMP_BV + 16)) return { fault: '#GP:header' };
   const rfbm = env.request & env.xcr0;
   const regs: RegisterFile = { comps: new Map(prior.comps), mxcsr: prior.mxcsr };
-  // MXCSR is loaded whenever RFBM[1] or RFBM[2] is set, even with XSTATE_BV[1] = 0
-  // (SDM wording for RFBM[2] UNCONFIRMED here; QEMU's TCG uses RFBM[1]).
-  if (hasBit(rfbm, XFEATURE.SSE) || hasBit(rfbm, XFEATURE.YMM)) {
-    const mxcsr = readU32(mem, OFF.MXCSR);
-    if ((mxcsr & ~env.mxcsrMask) !== 0) return { fault: '#GP:mxcsr' };
-    regs.mxcsr = mxcsr;
+  if ((env.form ?? 'standard') === 'standard') {
+    // MXCSR is loaded whenever RFBM[1] or RFBM[2] is set, even with XSTATE_BV[1] = 0
+    // (SDM wording for RFBM[2] UNCONFIRMED here; QEMU's TCG uses RFBM[1]).
+    if (hasBit(rfbm, XFEATURE.SSE) || hasBit(rfbm, XFEATURE.YMM)) {
+      const mxcsr = readU32(mem, OFF.MXCSR);
+      if ((mxcsr & ~env.mxcsrMask) !== 0) return { fault: '#GP:mxcsr' };
+      regs.mxcsr = mxcsr;
+    }
+  } else if (hasBit(rfbm, XFEATURE.SSE)) {
+    // Compacted form: MXCSR belongs to SSE state only; XSTATE_BV[1] = 0 initialises it.
+    if (hasBit(xstateBv, XFEATURE.SSE)) {
+      const mxcsr = readU32(mem, OFF.MXCSR);
+      if ((mxcsr & ~env.mxcsrMask) !== 0) return { fault: '#GP:mxcsr' };
+      regs.mxcsr = mxcsr;
+    } else {
+      regs.mxcsr = MXCSR_INIT;
+    }
   }
   for (const i of bitsOf(rfbm)) {
     regs.comps.set(i, hasBit(xstateBv, i) ? componentBytes(mem, layout, i) : initComponent(layout, i));

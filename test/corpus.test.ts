@@ -25,13 +25,15 @@ import {
 
 const CORPUS = path.resolve(__dirname, '..', 'corpus');
 const FOUND = path.join(CORPUS, 'found');
+// Cases for the running machine (kernel/host `this`): replayed by test/kvm-replay.test.ts.
+const REAL_KVM = path.join(CORPUS, 'real-kvm');
 
 function walk(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   const out: string[] = [];
   for (const name of fs.readdirSync(dir).sort()) {
     const p = path.join(dir, name);
-    if (p === FOUND) continue;
+    if (p === FOUND || p === REAL_KVM) continue;
     if (fs.statSync(p).isDirectory()) out.push(...walk(p));
     else if (name.endsWith('.json')) out.push(p);
   }

@@ -1,0 +1,208 @@
+// xsave-harness kvm-check [--cases N] [--seed S] [--json] [--found DIR] [--fixup PATH] [--chunk N]
+// Conformance of the model with the running kernel: calibrate (kernel/host `this`), generate
+// cases the host can express, predict them with the model, run them for real, compare. Every
+// disagreement is written to DIR as a case file. Exit 0 full agreement, 1 a disagreement,
+// 2 cases lost to an infrastructure failure, 3 usage, 4 no usable /dev/kvm.
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadFixup } from '../../harness/fixupLoader';
+import { CaseOutcome, ConformanceRun, countByClass, runConformance } from '../../kvm/conformance';
+import { MachineCalibration, describeCalibration } from '../../kvm/calibration';
+import { foundCase, writeFoundCase } from '../../kvm/foundCase';
+import { CCase } from '../../kvm/conformance';
+import { generateCases } from '../../kvm/generate';
+import { openKvm } from '../../kvm/session';
+import { EXIT, UsageError } from '../exitCodes';
+
+export const usage = 'kvm-check [--cases N] [--seed S] [--json] [--found DIR] [--fixup PATH] [--chunk N]   the model against the running kernel (real KVM)';
+
+const MAX_FOUND_FILES = 100;
+
+function positiveInt(name: string, v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name}: expected a positive integer, got "${v}"`);
+  return Number(v);
+}
+
+export interface LeakDemo {
+  /** leaked states run without the fixup / refused by the running kernel */
+  withoutFixup: number;
+  refusedWithoutFixup: number;
+  withFixup: number;
+  acceptedWithFixup: number;
+  /** of those accepted with the fixup, read back (GET_XSAVE, GET_XCRS) as the model predicts */
+  readBackAsPredicted: number;
+}
+
+function setErrno(c: CCase, o: CaseOutcome): number | null {
+  const i = c.steps.findIndex((s) => s.op === 'setXsave');
+  const s = o.real?.steps[i + (c.steps.some((x) => x.op === 'run') ? 2 : 0)];
+  return s && !s.skipped ? s.errno : null;
+}
+
+export function leakDemo(cases: readonly CCase[], run: ConformanceRun): LeakDemo {
+  const d: LeakDemo = { withoutFixup: 0, refusedWithoutFixup: 0, withFixup: 0, acceptedWithFixup: 0, readBackAsPredicted: 0 };
+  for (const o of run.outcomes) {
+    const c = cases[o.index]!;
+    const e = setErrno(c, o);
+    if (o.cls === 'leaked/no-fixup') {
+      d.withoutFixup++;
+      if (e === 22) d.refusedWithoutFixup++;
+    } else if (o.cls === 'leaked/fixup') {
+      d.withFixup++;
+      if (e === 0) {
+        d.acceptedWithFixup++;
+        if (o.status === 'agree') d.readBackAsPredicted++;
+      }
+    }
+  }
+  return d;
+}
+
+export interface KvmCheckReport {
+  seed: string;
+  cases: number;
+  steps: number;
+  agree: number;
+  disagree: number;
+  infra: number;
+  elapsedMs: number;
+  generateMs: number;
+  casesPerSec: number;
+  byClass: ReturnType<typeof countByClass>;
+  byCpuid: ReturnType<typeof countByClass>;
+  leaked: LeakDemo;
+  infraErrors: ConformanceRun['infra'];
+  disagreements: Array<{ index: number; cls: string; what: string; details: string[]; file: string | null }>;
+  calibration: Omit<MachineCalibration, 'table' | 'kernel' | 'host'> & { kernel: string; host: { name: string; xcr0: string; vendor: string; mxcsrMask: string; kernelXrstor: string } };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      cases: { type: 'string', default: '10000' },
+      seed: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      found: { type: 'string', default: path.join('corpus', 'found') },
+      fixup: { type: 'string' },
+      chunk: { type: 'string', default: '500' },
+    },
+  });
+  const n = positiveInt('cases', values.cases);
+  const chunk = positiveInt('chunk', values.chunk);
+  if (values.seed !== undefined && !/^-?\d+$/.test(values.seed)) throw new UsageError(`--seed: expected an integer, got "${values.seed}"`);
+  const seed = values.seed ?? String(Date.now() % 0x7fffffff);
+  const plugin = await loadFixup(values.fixup);
+  const log = (s: string): void => {
+    if (!values.json) console.log(s);
+  };
+
+  const t0 = Date.now();
+  const session = await openKvm();
+  if (!session.ok) {
+    console.error(`xsave-harness kvm-check: ${session.noKvm ? 'real KVM is not available' : 'real-KVM backend failed'}: ${session.reason}`);
+    return session.noKvm ? EXIT.NO_KVM : EXIT.UNUSABLE;
+  }
+  const { exec, cal } = session;
+  try {
+    log(`calibration (${cal.elapsedMs} ms):\n  ${describeCalibration(cal).split('\n').join('\n  ')}`);
+    const machine = { kernel: cal.kernel, host: cal.host };
+    const tg = Date.now();
+    const cases = generateCases({ machine, table: cal.table, size: cal.size }, n, seed);
+    const generateMs = Date.now() - tg;
+    log(`kvm-check: seed ${seed}, ${cases.length} cases, fixup ${plugin.name}`);
+    const result = await runConformance(exec, machine, cases, {
+      plugin,
+      chunkSize: chunk,
+      onChunk: (done, total) => {
+        if (!values.json && process.stderr.isTTY) process.stderr.write(`\r  ${done}/${total}`);
+      },
+    });
+    if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
+    for (const e of result.infra) {
+      log(`  INFRASTRUCTURE ERROR in chunk ${e.chunk} (cases ${e.firstCase}…): ${e.kind}: ${e.message}${e.recovered ? ' — executor restarted, chunk rerun, earlier results kept' : e.lost ? ' — chunk lost after retrying' : ' — retried'}`);
+    }
+    const byClass = countByClass(result.outcomes);
+    const byCpuid = countByClass(result.outcomes.map((o) => ({ ...o, cls: (cases[o.index]!.what ?? '').split(';')[0]!.replace(/^model\/.*/, 'model/*') })));
+    const agree = result.outcomes.filter((o) => o.status === 'agree').length;
+    const infra = result.outcomes.filter((o) => o.status === 'infra').length;
+    const bad = result.outcomes.filter((o) => o.status === 'disagree');
+    const steps = cases.reduce((a, c) => a + c.steps.length, 0);
+    const leaked = leakDemo(cases, result);
+    const disagreements: KvmCheckReport['disagreements'] = [];
+    let written = 0;
+    for (const o of bad) {
+      const c = cases[o.index]!;
+      let file: string | null = null;
+      if (written < MAX_FOUND_FILES) {
+        const f = foundCase(c, o, result.predictions[o.index]!, { seed, release: cal.release, kernelId: cal.chosen });
+        if (f) {
+          file = writeFoundCase(values.found, f);
+          written++;
+        }
+      }
+      disagreements.push({
+        index: o.index,
+        cls: o.cls,
+        what: c.what ?? '',
+        details: o.disagreements.map((d) => `step ${d.step} ${d.op}: ${d.field}: model ${d.expected}, kernel ${d.actual}`),
+        file,
+      });
+    }
+    const elapsedMs = Date.now() - t0;
+    const report: KvmCheckReport = {
+      seed,
+      cases: cases.length,
+      steps,
+      agree,
+      disagree: bad.length,
+      infra,
+      elapsedMs,
+      generateMs,
+      casesPerSec: Math.round((cases.length / Math.max(1, result.elapsedMs)) * 1000),
+      byClass,
+      byCpuid,
+      leaked,
+      infraErrors: result.infra,
+      disagreements,
+      calibration: (() => {
+        const { table: _t, kernel, host, ...rest } = cal;
+        void _t;
+        return {
+          ...rest,
+          kernel: kernel.id,
+          host: { name: host.name, xcr0: '0x' + host.xcr0.toString(16), vendor: host.vendor, mxcsrMask: '0x' + host.mxcsrMask.toString(16), kernelXrstor: host.kernelXrstor ?? 'standard' },
+        };
+      })(),
+    };
+    if (values.json) {
+      console.log(JSON.stringify(report, null, 2));
+    } else {
+      const w = Math.max(...byClass.map((c) => c.cls.length), 10);
+      const row = (a: string, b: string | number, c: string | number, d: string | number): string => `  ${a.padEnd(w)} ${String(b).padStart(7)} ${String(c).padStart(7)} ${String(d).padStart(9)}`;
+      log(row('class', 'cases', 'agree', 'disagree'));
+      for (const c of byClass) log(row(c.cls, c.cases, c.agree, c.disagree + (c.infra ? ` +${c.infra} infra` : '')));
+      log(`  by CPUID scenario: ${byCpuid.map((c) => `${c.cls} ${c.agree}/${c.cases}`).join(', ')}`);
+      log(
+        `leaked states on this host (${(cal.host.xcr0 >> 9n) & 1n ? 'with' : 'without'} PKRU): refused without the fixup ${leaked.refusedWithoutFixup}/${leaked.withoutFixup}, ` +
+          `accepted with it ${leaked.acceptedWithFixup}/${leaked.withFixup}, read back as the model predicts ${leaked.readBackAsPredicted}/${leaked.acceptedWithFixup}`,
+      );
+      for (const d of disagreements.slice(0, 20)) {
+        log(`DISAGREE case ${d.index} [${d.cls}] ${d.what}`);
+        for (const x of d.details.slice(0, 4)) log(`    ${x}`);
+        if (d.file) log(`    case file: ${d.file}   (replay: xsave-harness replay --backend kvm ${d.file})`);
+      }
+      if (disagreements.length > 20) log(`… ${disagreements.length - 20} more disagreements (--json lists all)`);
+      if (bad.length > MAX_FOUND_FILES) log(`(only the first ${MAX_FOUND_FILES} disagreements were written as case files)`);
+      log(
+        `agreement: ${agree}/${cases.length} cases (${((100 * agree) / cases.length).toFixed(2)}%), ${steps} ioctl steps, ` +
+          `${infra ? `${infra} cases lost to infrastructure errors, ` : ''}${result.infra.length} infrastructure errors; ` +
+          `${(elapsedMs / 1000).toFixed(1)} s in all (generate ${generateMs} ms, predict+run+compare ${result.elapsedMs} ms, ${report.casesPerSec} cases/s)`,
+      );
+    }
+    if (infra > 0) return EXIT.UNUSABLE;
+    return bad.length ? EXIT.FAILED : EXIT.OK;
+  } finally {
+    await exec.close();
+  }
+}
