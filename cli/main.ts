@@ -20,6 +20,8 @@ const COMMANDS: Record<string, () => Command> = {
   matrix: () => require('./commands/matrix') as Command,
   'merge-reports': () => require('./commands/merge-reports') as Command,
   review: () => require('./commands/review') as Command,
+  mutants: () => require('./commands/mutants') as Command,
+  prove: () => require('./commands/prove') as Command,
 };
 
 function help(): string {

@@ -1,11 +1,11 @@
 // The fixup plug-in interface (shared/CASE-FORMAT.md, "The fixup plug-in") and the built-in
 // fixup: the Proxmox patch "kvm: xsave set: mask-out PKRU bit in xfeatures if vCPU has no
 // support" (pve-kernel 1559d22f3510, variants A/B/C identical in effect; kernel-semantics.md §6).
+import { BIGINT_OPS, pveMaskLogic } from './bitLogic';
 import { CpuidEntry, guestSupportedXcr0 } from './cpuid';
 import { OFF } from './layout';
 import { readU64, writeU64 } from './region';
 import type { Vcpu } from './vcpu';
-import { MASK } from './xfeatures';
 
 export interface FixupContext {
   /** the vCPU's CPUID entries, as set with KVM_SET_CPUID2 */
@@ -27,18 +27,21 @@ export interface Fixup {
 }
 
 /**
- * The patch's decision on bit-level values, kept apart from the byte handling so that a
- * symbolic checker can run exactly this logic: the new XSTATE_BV the patch leaves behind.
- * When the CPUID-derived guest-supported XCR0 lacks PKRU, bit 9 is cleared; nothing else.
+ * The patch's decision on bit-level values (64-bit XSTATE_BV and guest-supported XCR0): the new
+ * XSTATE_BV the patch leaves behind. When the CPUID-derived guest-supported XCR0 lacks PKRU,
+ * bit 9 is cleared; nothing else. The logic itself is bitLogic.ts's pveMaskLogic, which
+ * `xsave-harness prove` checks symbolically; this is its concrete instance.
  */
 export function pveMaskXstateBv(guestSupported: bigint, xstateBv: bigint): bigint {
-  if ((guestSupported & MASK.PKRU) !== 0n) return xstateBv;
-  return xstateBv & ~MASK.PKRU;
+  return pveMaskLogic(BIGINT_OPS, guestSupported, xstateBv);
 }
 
 /**
  * The Proxmox patch as a plug-in: it edits XSTATE_BV in the kernel's copy of the buffer
- * (`xsave.header.xfeatures`), leaving the PKRU area bytes as they are.
+ * (`xsave.header.xfeatures`), leaving the PKRU area bytes as they are. This is bitLogic.ts's
+ * pveFixupLogic on the buffer: that logic changes XSTATE_BV only (P3, proved by `prove`), so
+ * only XSTATE_BV is read and written back (liftFieldFixup(pveFixupLogic) gives the same bytes,
+ * test/prove.test.ts, but is about 20 times slower).
  */
 export function pveFixup(ctx: FixupContext, region: Uint8Array): void {
   const xstateBv = readU64(region, OFF.XSTATE_BV);

@@ -1,11 +1,13 @@
 // KVM_SET_XSAVE, step by step in kernel order (kernel-semantics.md §4), on a byte buffer.
 // The fixup runs where the Proxmox patch does: after the confidential check (and, in 7.0's
 // variant C, after the 6.19 XFD pre-mask), before the FPU layer validates the buffer.
+import { BIGINT_OPS, SetLimits, confidentialOutcome, firstFailure, setChecks, xfdPremaskLogic } from './bitLogic';
 import { Fixup, fixupContext } from './fixup';
 import { OFF, slotOf } from './layout';
-import { allZero, bytesEqual, readU32, readU64, writeU64 } from './region';
+import { bytesEqual, readU32, readU64, writeU64 } from './region';
 import { Vcpu, cloneVcpu } from './vcpu';
 import { MASK, XFEATURE, bitsOf, hasBit } from './xfeatures';
+import { regionFields } from './xsaveFields';
 
 export type SetXsaveRejection =
   | 'protected-state' // 6.12+: confidential vCPU with has_protected_state
@@ -48,10 +50,15 @@ export function setXsave(input: Vcpu, region: Uint8Array, fixup: Fixup | null): 
   });
 
   // a. Confidential fpstate: silently ignored; -EINVAL with has_protected_state from 6.12.
-  if (vcpu.confidential) return kernel.confidential === 'einval' ? done('EINVAL', 'protected-state') : done(0, null, false, true);
+  if (vcpu.confidential) {
+    const c = confidentialOutcome(kernel.confidential);
+    return c.reason ? done('EINVAL', c.reason) : done(0, null, false, c.ignored);
+  }
 
   // b. 6.19: drop XSTATE_BV bits armed in XFD (XRSTOR would #NM otherwise).
-  if (kernel.xfdPremask && vcpu.xfd !== 0n) writeU64(kbuf, OFF.XSTATE_BV, readU64(kbuf, OFF.XSTATE_BV) & ~vcpu.xfd);
+  if (kernel.xfdPremask && vcpu.xfd !== 0n) {
+    writeU64(kbuf, OFF.XSTATE_BV, xfdPremaskLogic(BIGINT_OPS, kernel.xfdPremask, vcpu.xfd, readU64(kbuf, OFF.XSTATE_BV)));
+  }
 
   // c. The Proxmox patch (or the plug-in under test) edits the kernel's copy.
   let fixupFired = false;
@@ -69,12 +76,25 @@ export function setXsave(input: Vcpu, region: Uint8Array, fixup: Fixup | null): 
   return done(0, null, fixupFired);
 }
 
+/** SET's limits for a vCPU, as values for bitLogic.ts's checks. */
+export function setLimits(vcpu: Vcpu): SetLimits<bigint> {
+  return { supportedXcr0: vcpu.supportedXcr0, userXfeatures: vcpu.userXfeatures, mxcsrMask: BigInt(vcpu.host.mxcsrMask >>> 0) };
+}
+
+// The checks themselves, in kernel order, are bitLogic.ts's setChecks (shared with the prover).
+
 // 5.15 kvm_vcpu_ioctl_x86_set_xsave: only supported XCR0 and (unconditionally) MXCSR are
 // checked; XCOMP_BV, the reserved header bytes and guest CPUID are not.
 function validate515(vcpu: Vcpu, kbuf: Uint8Array): SetXsaveRejection | null {
-  if ((readU64(kbuf, OFF.XSTATE_BV) & ~vcpu.supportedXcr0) !== 0n) return 'outside-supported';
-  if ((readU32(kbuf, OFF.MXCSR) & ~vcpu.host.mxcsrMask) !== 0) return 'mxcsr-reserved';
-  return null;
+  return firstFailure(setChecks(BIGINT_OPS, 'load-5.15', setLimits(vcpu), regionFields(kbuf)));
+}
+
+// fpu_copy_uabi_to_guest_fpstate → copy_uabi_to_xstate → validate_user_xstate_header. The FPU
+// layer is called with xcr0 = kvm_caps.supported_xcr0, not the guest's set; then
+// user_xfeatures, XCOMP_BV, the reserved header bytes, and MXCSR only when a component that
+// uses it (FP/SSE/YMM) is present.
+function validateFpuUabi(vcpu: Vcpu, kbuf: Uint8Array): SetXsaveRejection | null {
+  return firstFailure(setChecks(BIGINT_OPS, 'fpu-uabi', setLimits(vcpu), regionFields(kbuf)));
 }
 
 // 5.15 load_xsave: legacy bytes verbatim, XSTATE_BV as given, extended components copied;
@@ -84,19 +104,6 @@ function load515(vcpu: Vcpu, kbuf: Uint8Array): void {
   vcpu.fpu.image.set(kbuf.subarray(0, 512), 0);
   vcpu.fpu.xstateBv = xstateBv;
   copyExtended(vcpu, kbuf, xstateBv);
-}
-
-// fpu_copy_uabi_to_guest_fpstate → copy_uabi_to_xstate → validate_user_xstate_header.
-function validateFpuUabi(vcpu: Vcpu, kbuf: Uint8Array): SetXsaveRejection | null {
-  const xstateBv = readU64(kbuf, OFF.XSTATE_BV);
-  // The FPU layer is called with xcr0 = kvm_caps.supported_xcr0, not the guest's set.
-  if ((xstateBv & ~vcpu.supportedXcr0) !== 0n) return 'outside-supported';
-  if ((xstateBv & ~vcpu.userXfeatures) !== 0n) return 'outside-user-xfeatures';
-  if (readU64(kbuf, OFF.XCOMP_BV) !== 0n) return 'xcomp-bv';
-  if (!allZero(kbuf, OFF.HEADER_RESERVED, OFF.EXTENDED)) return 'header-reserved';
-  // MXCSR is only checked when a component that uses it is present.
-  if ((xstateBv & MASK.MXCSR_USERS) !== 0n && (readU32(kbuf, OFF.MXCSR) & ~vcpu.host.mxcsrMask) !== 0) return 'mxcsr-reserved';
-  return null;
 }
 
 function copyUabiToXstate(vcpu: Vcpu, kbuf: Uint8Array): void {

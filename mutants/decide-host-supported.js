@@ -1,0 +1,13 @@
+'use strict';
+// Deliberately broken fixup plug-in (shared/CASE-FORMAT.md "The fixup plug-in"); part of the
+// mutant catalogue that `xsave-harness mutants` runs P1-P5 against (docs/mutation.md).
+const PKRU = 1n << 9n;
+const view = (r) => Buffer.from(r.buffer, r.byteOffset, r.byteLength);
+const readBv = (r) => view(r).readBigUInt64LE(512);
+const writeBv = (r, v) => view(r).writeBigUInt64LE(BigInt.asUintN(64, v), 512);
+
+exports.description = 'decides on KVM\'s host supported XCR0 instead of the guest\'s: on a PKU host the leaked bit is kept and 6.2-style kernels still refuse the buffer';
+exports.expectedKiller = 'P2';
+exports.fixup = (ctx, region) => {
+  if ((ctx.hostSupportedXcr0 & PKRU) === 0n) writeBv(region, readBv(region) & ~PKRU);
+};

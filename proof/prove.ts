@@ -1,0 +1,319 @@
+// The prover: P1, P3 and P4 (proof/claims.ts) for a fixup over values, for every 64-bit input,
+// one z3 query per claim and kernel rule set. A counterexample is read back, checked concretely
+// (bigint) against the claim, then realised as a vCPU the model can build (a catalogue kernel, a
+// custom host, CPUID leaves 0xD and 7, reset XCR0): the property's own predicate (properties.ts
+// P1/P3/P4) is run on it with the fixup lifted to bytes, and it is written as a corpus case
+// (CASE-FORMAT ioctl, sparse xsave form).
+import * as path from 'node:path';
+import { FixupFn, HOSTS, OFF, PVE_FIXUP, createVcpu, customHost, getXsave, hex, kernelById, readU64, setCpuid, setXsave, writeU32, writeU64 } from '../model';
+import { CpuidEntry, CPUID_BITS } from '../model/cpuid';
+import { KernelVariant } from '../model/kernels';
+import { XCR0_RESET } from '../model/xcr0';
+import { MASK } from '../model/xfeatures';
+import { liftFieldFixup, fixupValues } from '../model/xsaveFields';
+import { fixupContext } from '../model/fixup';
+import { BitOps, fieldsEqual, pveFixupLogic, subset } from '../model/bitLogic';
+import { FORMAT, IoctlCase, parseCaseText } from '../harness/caseFormat';
+import { evaluateCase } from '../harness/evaluate';
+import { contentId, writeFileAtomic } from '../harness/files';
+import { IoctlScenario, buildIoctl } from '../properties/arbitraries/scenarios';
+import { P1, P3, P4, PropertyDef } from '../properties/properties';
+import { Assignment, BOOL_VARS, BV_VARS, CLAIMS, ClaimDef, ClaimId, ProofVars, RuleGroup, domain, proofVars, ruleGroups } from './claims';
+import { SymbolicFixup } from './symbolicFixups';
+import type { Model } from 'z3-solver';
+import { BV, Z3Bool, Z3Ctx, z3Context, z3Ops } from './z3';
+
+export interface Realization {
+  /** the catalogue kernel the counterexample was realised on */
+  kernel: string;
+  assignment: AssignmentJson;
+  /** the property's predicate (properties.ts) on the realised vCPU and buffer, with the fixup lifted to bytes */
+  propertyReason: string | null;
+  case: { id: string; json: string; file: string | null };
+  /** replaying the case with the fixup (lifted to bytes) mismatches its expectation */
+  replayFailsWithFixup: boolean;
+  /** replaying the case with the Proxmox patch matches its expectation */
+  replayPassesWithPve: boolean;
+}
+
+export type AssignmentJson = Record<keyof Assignment, string | boolean>;
+
+export interface ClaimResult {
+  claim: ClaimId;
+  title: string;
+  statement: string;
+  /** kernel rule set (P3 does not depend on one) */
+  group: string;
+  kernels: string[];
+  status: 'proved' | 'counterexample';
+  ms: number;
+  counterexample: AssignmentJson | null;
+  /** the claim's part the counterexample violates, evaluated concretely (bigint) */
+  violation: string | null;
+  realized: Realization | null;
+}
+
+export interface ProofReport {
+  fixup: string;
+  description: string;
+  mutant: string | null;
+  results: ClaimResult[];
+  /** per claim: proved for every kernel rule set, or not */
+  claims: Record<ClaimId, 'proved' | 'counterexample'>;
+  proved: boolean;
+}
+
+export interface ProveOptions {
+  claims?: ClaimId[];
+  /** realise counterexamples as vCPUs and case files (default true) */
+  realize?: boolean;
+  /** folder for counterexample cases; null: do not write */
+  found?: string | null;
+  /** assume the model's structural invariant guest-supported ⊆ supported XCR0 (default true; claims.ts domain) */
+  invariants?: boolean;
+}
+
+const PROPERTY_OF: Record<ClaimId, PropertyDef<IoctlScenario>> = { P1, P3, P4 };
+
+export function toJson(a: Assignment): AssignmentJson {
+  const out = {} as AssignmentJson;
+  for (const k of BV_VARS) out[k] = hex(a[k]);
+  for (const k of BOOL_VARS) out[k] = a[k];
+  return out;
+}
+
+interface Symbols {
+  vars: ProofVars<BV, Z3Bool>;
+  named: Record<keyof Assignment, BV | Z3Bool>;
+}
+
+function symbols(Z: Z3Ctx): Symbols {
+  const named = {} as Record<keyof Assignment, BV | Z3Bool>;
+  for (const k of BV_VARS) named[k] = Z.BitVec.const(k, 64) as BV;
+  for (const k of BOOL_VARS) named[k] = Z.Bool.const(k);
+  return { vars: proofVars<BV, Z3Bool>(named as never), named };
+}
+
+function readModel(Z: Z3Ctx, s: Symbols, model: Model<'main'>): Assignment {
+  const a = {} as Record<string, bigint | boolean>;
+  for (const k of BV_VARS) a[k] = (model.eval(s.named[k] as BV, true) as unknown as { value(): bigint }).value();
+  for (const k of BOOL_VARS) a[k] = Z.isTrue(model.eval(s.named[k] as Z3Bool, true));
+  return a as unknown as Assignment;
+}
+
+/** A kernel's realisable inputs: what createVcpu/setCpuid/customHost and a case file can express. */
+function realizable(o: BitOps<BV, Z3Bool>, v: ProofVars<BV, Z3Bool>, k: KernelVariant): Z3Bool {
+  const sx = v.vcpu.supportedXcr0;
+  return [
+    subset(o, sx, o.const(k.kvmSupportedXcr0)),
+    subset(o, o.const(MASK.FPSSE), sx),
+    subset(o, v.ctx.guestSupportedXcr0, sx), // CPUID(0xD,0) ∩ supported XCR0
+    o.eq(v.vcpu.mxcsrMask, o.const(BigInt(HOSTS['zen4']!.mxcsrMask))),
+    o.eq(v.vcpu.xfd, o.const(0n)), // QEMU restores MSRs (XFD) after XSAVE; the case format has no XFD
+    o.eq(v.ctx.xcr0, o.const(XCR0_RESET)), // QEMU restores XCRS after XSAVE
+  ].reduce((x, y) => o.band(x, y));
+}
+
+function leafEntries(gsx: bigint, pku: boolean): CpuidEntry[] {
+  return [
+    { leaf: 0xd, subleaf: 0, eax: Number(gsx & 0xffffffffn), ebx: 0, ecx: 0, edx: Number(gsx >> 32n) },
+    { leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: pku ? CPUID_BITS.PKU : 0, edx: 0 },
+  ];
+}
+
+export function scenarioFor(k: KernelVariant, a: Assignment): IoctlScenario {
+  return {
+    kernel: k,
+    host: customHost(a.supportedXcr0, 'intel'),
+    cpuid: { kind: 'leaf0d', eax: Number(a.guestSupportedXcr0 & 0xffffffffn), edx: Number(a.guestSupportedXcr0 >> 32n), pku: a.cpuidPku },
+    confidential: a.confidential,
+    xcr0Candidate: XCR0_RESET,
+    bvKind: 'random',
+    bvBits: a.xstateBv,
+    xcompBv: a.xcompBv,
+    reserved: a.headerReservedNonZero ? { offset: OFF.HEADER_RESERVED, value: 1 } : null,
+    mxcsr: Number(a.mxcsr),
+    fill: 0,
+    pkruArea: 0,
+  };
+}
+
+/** The sparse-form case for an assignment on kernel k; the expectation is what the claim demands. */
+export function caseFor(claim: ClaimDef, k: KernelVariant, a: Assignment, title: string, fixupName: string): { id: string; json: string } {
+  const host = customHost(a.supportedXcr0, 'intel');
+  const entries = leafEntries(a.guestSupportedXcr0, a.cpuidPku);
+  const vcpu = createVcpu(k, host, { confidential: a.confidential });
+  setCpuid(vcpu, entries);
+  const region = new Uint8Array(vcpu.uabiSize);
+  writeU32(region, OFF.MXCSR, Number(a.mxcsr));
+  writeU64(region, OFF.XSTATE_BV, a.xstateBv);
+  writeU64(region, OFF.XCOMP_BV, a.xcompBv);
+  if (a.headerReservedNonZero) region[OFF.HEADER_RESERVED] = 1;
+  // P1: the unpatched kernel's result; P3: the reference patch's; P4: a refusal.
+  const expect: Record<string, unknown> = {};
+  if (claim.id === 'P4') expect['result'] = 'einval';
+  else {
+    const ref = setXsave(vcpu, region, claim.id === 'P1' ? null : PVE_FIXUP);
+    expect['result'] = ref.rc === 0 ? 'ok' : 'einval';
+    expect['fixupFired'] = ref.fixupFired;
+    if (ref.rc === 0) expect['xstateBv'] = hex(ref.vcpu.fpu.xstateBv);
+    expect['pkru'] = hex(ref.vcpu.pkru);
+    const got = getXsave(ref.vcpu);
+    if (got.rc === 0) expect['getXstateBv'] = hex(readU64(got.region, OFF.XSTATE_BV));
+  }
+  const body: Record<string, unknown> = {
+    kind: 'ioctl',
+    vcpu: {
+      cpuid: entries.map((e) => ({ leaf: hex(e.leaf), subleaf: e.subleaf, eax: hex(e.eax), ebx: hex(e.ebx), ecx: hex(e.ecx), edx: hex(e.edx) })),
+      ...(a.confidential ? { confidential: true } : {}),
+    },
+    target: { kernel: k.id, fixup: 'pve', host: { supportedXcr0: hex(a.supportedXcr0), layout: 'intel' } },
+    xsave: {
+      xstateBv: hex(a.xstateBv),
+      xcompBv: hex(a.xcompBv),
+      mxcsr: hex(a.mxcsr),
+      ...(a.headerReservedNonZero ? { bytes: { [String(OFF.HEADER_RESERVED)]: '01' } } : {}),
+    },
+    expect,
+  };
+  const id = `prove-${claim.id.toLowerCase()}-${contentId(JSON.stringify(body))}`;
+  const note = `${claim.id} counterexample found by \`xsave-harness prove\` for fixup ${fixupName}: ${title}`;
+  return { id, json: JSON.stringify({ format: FORMAT, kind: 'ioctl', id, note, ...body }, null, 2) + '\n' };
+}
+
+function concreteVars(a: Assignment): ProofVars<bigint, boolean> {
+  return proofVars<bigint, boolean>(a as never);
+}
+
+async function realize(
+  Z: Z3Ctx,
+  claim: ClaimDef,
+  group: RuleGroup,
+  sf: SymbolicFixup,
+  found: string | null,
+): Promise<Realization | null> {
+  const o = z3Ops(Z);
+  const lifted: FixupFn = liftFieldFixup(sf.logic);
+  // First look for a counterexample where one application of the fixup already differs from
+  // the patch's (so that replaying the case with the fixup shows it), then for any.
+  const attempts = [true, false].flatMap((distinguishable) => group.kernels.map((kid) => ({ distinguishable, kid })));
+  for (const { distinguishable, kid } of attempts) {
+    const k = kernelById(kid)!;
+    const s = symbols(Z);
+    const solver = new Z.Solver();
+    solver.add(domain(o, s.vars), Z.Not(claim.holds(o, group.rules, s.vars, sf.logic)), realizable(o, s.vars, k));
+    if (distinguishable) solver.add(Z.Not(fieldsEqual(o, sf.logic(o, s.vars.ctx, s.vars.fields), pveFixupLogic(o, s.vars.ctx, s.vars.fields))));
+    // user_xfeatures is whatever the model derives for this kernel, host and CPUID: fix the
+    // solver's host and CPUID, ask the model, and solve again with its value (a few rounds).
+    for (let round = 0; round < 8; round++) {
+      if ((await solver.check()) !== 'sat') break;
+      const m = readModel(Z, s, solver.model());
+      const built = buildIoctl(scenarioFor(k, m));
+      const uxf = built.vcpu.userXfeatures;
+      solver.push();
+      solver.add(
+        s.vars.vcpu.supportedXcr0.eq(o.const(m.supportedXcr0)),
+        s.vars.ctx.guestSupportedXcr0.eq(o.const(m.guestSupportedXcr0)),
+        Z.Iff(s.vars.ctx.cpuidPku, Z.Bool.val(m.cpuidPku)),
+        s.vars.vcpu.userXfeatures.eq(o.const(uxf)),
+      );
+      const ok = (await solver.check()) === 'sat';
+      const final = ok ? readModel(Z, s, solver.model()) : null;
+      solver.pop();
+      if (!final) {
+        solver.add(Z.Not(Z.And(s.vars.vcpu.supportedXcr0.eq(o.const(m.supportedXcr0)), s.vars.ctx.guestSupportedXcr0.eq(o.const(m.guestSupportedXcr0)))));
+        continue;
+      }
+      const scenario = scenarioFor(k, final);
+      const b = buildIoctl(scenario);
+      // sanity: the built vCPU is the assignment
+      const ctx = fixupContext(b.vcpu);
+      const fv = fixupValues(ctx);
+      if (b.vcpu.supportedXcr0 !== final.supportedXcr0 || ctx.guestSupportedXcr0 !== final.guestSupportedXcr0 || b.vcpu.userXfeatures !== final.userXfeatures || fv.cpuidPku !== final.cpuidPku || b.vcpu.xcr0 !== final.xcr0) {
+        throw new Error(`internal: counterexample for ${claim.id} on ${kid} does not build as solved`);
+      }
+      const propertyReason = PROPERTY_OF[claim.id].check(scenario, { name: sf.name, fn: lifted });
+      const title = claim.violated(group.rules, concreteVars(final), sf.logic) ?? claim.title;
+      const c = caseFor(claim, k, final, title, sf.name);
+      let file: string | null = null;
+      if (found) {
+        file = path.join(found, `${c.id}.json`);
+        writeFileAtomic(file, c.json);
+      }
+      const parsed = parseCaseText(c.json, file ?? `${c.id}.json`) as IoctlCase;
+      return {
+        kernel: kid,
+        assignment: toJson(final),
+        propertyReason,
+        case: { ...c, file },
+        replayFailsWithFixup: evaluateCase(parsed, { name: sf.name, fn: lifted }).mismatches.length > 0,
+        replayPassesWithPve: evaluateCase(parsed).mismatches.length === 0,
+      };
+    }
+  }
+  return null;
+}
+
+/** Prove P1, P3 and P4 for a fixup over values, for all inputs and every kernel rule set. */
+export async function proveFixup(sf: SymbolicFixup, opts: ProveOptions = {}): Promise<ProofReport> {
+  const Z = await z3Context();
+  const o = z3Ops(Z);
+  const ids = opts.claims ?? CLAIMS.map((c) => c.id);
+  const groups = ruleGroups();
+  const results: ClaimResult[] = [];
+  for (const claim of CLAIMS.filter((c) => ids.includes(c.id))) {
+    // P3 is about the fixup alone: one query covers every kernel.
+    const gs: RuleGroup[] = claim.id === 'P3' ? [{ ...groups[0]!, kernels: groups.flatMap((g) => g.kernels), label: 'any kernel' }] : groups;
+    for (const g of gs) {
+      const t0 = Date.now();
+      const s = symbols(Z);
+      const solver = new Z.Solver();
+      solver.add(domain(o, s.vars, opts.invariants !== false), Z.Not(claim.holds(o, g.rules, s.vars, sf.logic)));
+      const r = await solver.check();
+      if (r === 'unknown') throw new Error(`z3 returned unknown for ${claim.id} (${g.label})`);
+      const base = { claim: claim.id, title: claim.title, statement: claim.statement, group: g.label, kernels: g.kernels };
+      if (r === 'unsat') {
+        results.push({ ...base, status: 'proved', ms: Date.now() - t0, counterexample: null, violation: null, realized: null });
+        continue;
+      }
+      const a = readModel(Z, s, solver.model());
+      const violation = claim.violated(g.rules, concreteVars(a), sf.logic);
+      if (violation === null) throw new Error(`internal: z3's counterexample for ${claim.id} (${g.label}) satisfies the claim concretely`);
+      const realized = opts.realize === false ? null : await realize(Z, claim, g, sf, opts.found === undefined ? null : opts.found);
+      results.push({ ...base, status: 'counterexample', ms: Date.now() - t0, counterexample: toJson(a), violation, realized });
+    }
+  }
+  const claims = {} as Record<ClaimId, 'proved' | 'counterexample'>;
+  for (const id of ids) claims[id] = results.some((r) => r.claim === id && r.status === 'counterexample') ? 'counterexample' : 'proved';
+  return { fixup: sf.name, description: sf.description, mutant: sf.mutant, results, claims, proved: Object.values(claims).every((c) => c === 'proved') };
+}
+
+/** The report as text: each claim "proved" or its counterexample. */
+export function formatProofReport(r: ProofReport): string {
+  const lines = [`fixup ${r.fixup}: ${r.description}`];
+  for (const id of Object.keys(r.claims) as ClaimId[]) {
+    const rs = r.results.filter((x) => x.claim === id);
+    const ms = rs.reduce((t, x) => t + x.ms, 0);
+    const bad = rs.filter((x) => x.status === 'counterexample');
+    if (!bad.length) {
+      lines.push(`  ${id} proved: ${rs[0]!.title} — all 64-bit inputs, ${rs.length} kernel rule set(s), ${rs.flatMap((x) => x.kernels).length} kernels (${ms} ms)`);
+      continue;
+    }
+    lines.push(`  ${id} COUNTEREXAMPLE: ${rs[0]!.title}`);
+    for (const b of bad) {
+      lines.push(`    [${b.group}] ${b.violation}`);
+      lines.push(`      ${Object.entries(b.counterexample!).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      if (b.realized) {
+        const z = b.realized;
+        lines.push(`      realised on ${z.kernel} (custom Intel host, CPUID leaves 0xD/7, reset XCR0): property ${id} says: ${z.propertyReason ?? 'holds (!)'}`);
+        lines.push(`      case ${z.case.file ?? z.case.id}${z.replayFailsWithFixup ? ' — fails when replayed with this fixup' : ' — replay with this fixup does not show it (a single SET cannot)'}`);
+        if (z.case.file && r.mutant) lines.push(`      replay: npx xsave-harness replay --fixup mutants/${r.mutant}.js ${z.case.file}`);
+      } else if (b.status === 'counterexample') {
+        lines.push('      (not realisable as a catalogue kernel + custom host + CPUID leaves with reset XCR0)');
+      }
+    }
+    const ok = rs.filter((x) => x.status === 'proved').map((x) => x.group);
+    if (ok.length) lines.push(`    proved for: ${ok.join('; ')}`);
+  }
+  return lines.join('\n');
+}
