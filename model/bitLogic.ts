@@ -132,11 +132,34 @@ export interface SetLimits<V> {
   mxcsrMask: V;
 }
 
-export interface SetCheck<B> {
+export interface SetCheck {
   reason: SetCheckReason;
-  /** true when the buffer fails this check (evaluated lazily, in order) */
-  failed: () => B;
+  /** true when the buffer fails this check (run in order: an earlier failure names the rejection) */
+  failed<V, B>(o: BitOps<V, B>, lim: SetLimits<V>, f: XsaveFields<V, B>): B;
 }
+
+const outsideSupported: SetCheck = {
+  reason: 'outside-supported',
+  failed: (o, lim, f) => o.bnot(subset(o, f.xstateBv, lim.supportedXcr0)),
+};
+
+const mxcsrReserved = <V, B>(o: BitOps<V, B>, lim: SetLimits<V>, f: XsaveFields<V, B>): B => o.bnot(subset(o, f.mxcsr, lim.mxcsrMask));
+
+// The check lists are constant tables (the buffer and the limits are arguments), so running
+// them allocates nothing: SET runs them on every ioctl.
+const SET_CHECKS: Record<'load-5.15' | 'fpu-uabi', readonly SetCheck[]> = {
+  'load-5.15': [outsideSupported, { reason: 'mxcsr-reserved', failed: mxcsrReserved }],
+  'fpu-uabi': [
+    outsideSupported,
+    { reason: 'outside-user-xfeatures', failed: (o, lim, f) => o.bnot(subset(o, f.xstateBv, lim.userXfeatures)) },
+    { reason: 'xcomp-bv', failed: (o, _lim, f) => nonZero(o, f.xcompBv) },
+    { reason: 'header-reserved', failed: (_o, _lim, f) => f.headerReservedNonZero },
+    {
+      reason: 'mxcsr-reserved',
+      failed: (o, lim, f) => o.band(nonZero(o, o.and(f.xstateBv, o.const(MASK.MXCSR_USERS))), mxcsrReserved(o, lim, f)),
+    },
+  ],
+};
 
 /**
  * SET's validation as an ordered list of checks, kernel order (kernel-semantics.md §4.1, §4.2):
@@ -144,25 +167,13 @@ export interface SetCheck<B> {
  * 5.15 (supported XCR0, then MXCSR unconditionally); 'fpu-uabi' is fpu_copy_uabi_to_guest_fpstate
  * → validate_user_xstate_header → copy_uabi_to_xstate (MXCSR only when FP/SSE/YMM is present).
  */
-export function setChecks<V, B>(o: BitOps<V, B>, rule: 'load-5.15' | 'fpu-uabi', lim: SetLimits<V>, f: XsaveFields<V, B>): SetCheck<B>[] {
-  const outsideSupported: SetCheck<B> = { reason: 'outside-supported', failed: () => o.bnot(subset(o, f.xstateBv, lim.supportedXcr0)) };
-  const mxcsrReserved = (): B => o.bnot(subset(o, f.mxcsr, lim.mxcsrMask));
-  if (rule === 'load-5.15') return [outsideSupported, { reason: 'mxcsr-reserved', failed: mxcsrReserved }];
-  return [
-    outsideSupported,
-    { reason: 'outside-user-xfeatures', failed: () => o.bnot(subset(o, f.xstateBv, lim.userXfeatures)) },
-    { reason: 'xcomp-bv', failed: () => nonZero(o, f.xcompBv) },
-    { reason: 'header-reserved', failed: () => f.headerReservedNonZero },
-    {
-      reason: 'mxcsr-reserved',
-      failed: () => o.band(nonZero(o, o.and(f.xstateBv, o.const(MASK.MXCSR_USERS))), mxcsrReserved()),
-    },
-  ];
+export function setChecks(rule: 'load-5.15' | 'fpu-uabi'): readonly SetCheck[] {
+  return SET_CHECKS[rule];
 }
 
-/** The concrete reading of a check list: the first failing check, evaluated lazily. */
-export function firstFailure(checks: readonly SetCheck<boolean>[]): SetCheckReason | null {
-  for (const c of checks) if (c.failed()) return c.reason;
+/** The concrete reading of a check list: the first failing check, each evaluated only if reached. */
+export function firstFailure(checks: readonly SetCheck[], lim: SetLimits<bigint>, f: XsaveFields<bigint, boolean>): SetCheckReason | null {
+  for (const c of checks) if (c.failed(BIGINT_OPS, lim, f)) return c.reason;
   return null;
 }
 
@@ -221,14 +232,14 @@ export function setXsaveDecision<V, B>(
   const conf = confidentialOutcome(rules.confidential);
   const fixupInput: XsaveFields<V, B> = { ...input, xstateBv: xfdPremaskLogic(o, rules.xfdPremask, vcpu.xfd, input.xstateBv) };
   const copy = fixup ? fixup(o, fixupCtx, fixupInput) : fixupInput;
-  const checks = setChecks(o, rules.set, vcpu, copy);
+  const checks = setChecks(rules.set);
   const F = o.bool(false);
   const reasonIs = Object.fromEntries(REASONS.map((r) => [r, F])) as Record<SetReason, B>;
   // first failing check wins
   let earlier = F;
   let anyFailed = F;
   for (const c of checks) {
-    const failed = c.failed();
+    const failed = c.failed(o, vcpu, copy);
     reasonIs[c.reason] = o.band(o.band(o.bnot(vcpu.confidential), o.bnot(earlier)), failed);
     earlier = o.bor(earlier, failed);
     anyFailed = o.bor(anyFailed, failed);

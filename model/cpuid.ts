@@ -16,15 +16,23 @@ const INDEXED_LEAVES = new Set([0x4, 0x7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17,
 
 export function findCpuid(entries: readonly CpuidEntry[], leaf: number, subleaf = 0): CpuidEntry | undefined {
   const indexed = INDEXED_LEAVES.has(leaf);
-  return entries.find((e) => e.leaf === leaf && (!indexed || e.subleaf === subleaf));
+  for (const e of entries) if (e.leaf === leaf && (!indexed || e.subleaf === subleaf)) return e;
+  return undefined;
 }
+
+// A table set on a vCPU is frozen (vcpu.ts setCpuid), so its XCR0 can be remembered: the
+// patch's helper asks for it on every KVM_SET_XSAVE.
+const xcr0OfFrozenTable = new WeakMap<readonly CpuidEntry[], bigint>();
 
 /** CPUID(0xD,0) EDX:EAX, the XCR0 bits the vCPU's CPUID advertises; 0 when the leaf is absent. */
 export function cpuidXcr0(entries: readonly CpuidEntry[] | null): bigint {
   if (!entries) return 0n;
+  const known = xcr0OfFrozenTable.get(entries);
+  if (known !== undefined) return known;
   const e = findCpuid(entries, 0xd, 0);
-  if (!e) return 0n;
-  return BigInt(e.eax >>> 0) | (BigInt(e.edx >>> 0) << 32n);
+  const xcr0 = e ? BigInt(e.eax >>> 0) | (BigInt(e.edx >>> 0) << 32n) : 0n;
+  if (Object.isFrozen(entries)) xcr0OfFrozenTable.set(entries, xcr0);
+  return xcr0;
 }
 
 /**

@@ -58,13 +58,17 @@ export const PVE_FIXUP: Fixup = { name: 'pve', fn: pveFixup };
  */
 export function fixupContext(vcpu: Vcpu): FixupContext {
   return {
-    cpuid: vcpu.cpuid ? vcpu.cpuid.map((e) => ({ ...e })) : [],
+    // The vCPU's own table, shared: it is frozen (vcpu.ts setCpuid), so a plug-in can read it
+    // but cannot change the vCPU through it. A copy per ioctl was a measurable cost.
+    cpuid: (vcpu.cpuid ?? NO_CPUID) as CpuidEntry[],
     guestSupportedXcr0: guestSupportedXcr0(vcpu.cpuid, vcpu.supportedXcr0),
     hostSupportedXcr0: vcpu.supportedXcr0,
     xcr0: vcpu.xcr0,
     confidential: vcpu.confidential,
   };
 }
+
+const NO_CPUID: readonly CpuidEntry[] = Object.freeze([]);
 
 /** `target.fixup` of a case: what the target kernel carries, forced off, or forced on. */
 export type FixupMode = 'kernel-default' | 'none' | 'pve';

@@ -27,6 +27,33 @@ export function writeU64(b: Uint8Array, off: number, v: bigint): void {
   writeU32(b, off + 4, Number((v >> 32n) & 0xffffffffn));
 }
 
+// The vCPU's fpstate images are views into shared slabs: one ArrayBuffer per 64 images rather
+// than one each. Every accepted KVM_SET_XSAVE makes a new image (the model's vCPUs are values),
+// and a 4 KiB ArrayBuffer apiece made allocation and GC the largest cost of the ioctl path
+// (bench/bench.json, "before optimisation"). A slab lives while any image in it does.
+const SLAB_BYTES = 256 * 1024;
+let slab = new Uint8Array(0);
+let slabUsed = 0;
+
+/** A zeroed byte array of n bytes, taken from a slab when small enough. */
+export function allocBytes(n: number): Uint8Array {
+  if (n > SLAB_BYTES / 8) return new Uint8Array(n);
+  if (slabUsed + n > slab.length) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const view = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += (n + 7) & ~7;
+  return view;
+}
+
+/** A copy of `src` in slab memory. */
+export function copyBytes(src: Uint8Array): Uint8Array {
+  const out = allocBytes(src.length);
+  out.set(src);
+  return out;
+}
+
 export const xstateBvOf = (r: Uint8Array): bigint => readU64(r, OFF.XSTATE_BV);
 export const setXstateBv = (r: Uint8Array, v: bigint): void => writeU64(r, OFF.XSTATE_BV, v);
 export const xcompBvOf = (r: Uint8Array): bigint => readU64(r, OFF.XCOMP_BV);
@@ -38,10 +65,10 @@ export function allZero(b: Uint8Array, from: number, to: number): boolean {
   return true;
 }
 
-const asBuffer = (a: Uint8Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+const asBuffer = (a: Uint8Array): Buffer => (Buffer.isBuffer(a) ? a : Buffer.from(a.buffer, a.byteOffset, a.byteLength));
 
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && asBuffer(a).equals(asBuffer(b)); // native compare
+  return a.length === b.length && asBuffer(a).equals(b); // native compare (equals takes any Uint8Array)
 }
 
 /** Index of the first byte where a and b differ, or -1 (lengths must match). */

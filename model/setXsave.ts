@@ -24,56 +24,98 @@ export interface SetXsaveResult {
   fixupFired: boolean;
   /** the ioctl returned 0 without touching the state (confidential vCPU before 6.12) */
   ignored: boolean;
-  /** the vCPU after the ioctl (a new object; the input vCPU is not modified) */
+  /** the vCPU after the ioctl (a new object when accepted; the input vCPU is not modified) */
   vcpu: Vcpu;
-  /** the kernel's copy of the buffer after the fixup (what the FPU layer validated) */
-  kernelCopy: Uint8Array;
+  /**
+   * with `keepKernelCopy`: the kernel's copy of the buffer after the pre-mask and the fixup
+   * (what the FPU layer validated). Otherwise null: the ioctl path does not need it.
+   */
+  kernelCopy: Uint8Array | null;
+}
+
+export interface SetXsaveOptions {
+  /** return the kernel's copy in the result (a diagnostic; costs a copy per ioctl) */
+  keepKernelCopy?: boolean;
 }
 
 export class RegionSizeError extends Error {}
 
-export function setXsave(input: Vcpu, region: Uint8Array, fixup: Fixup | null): SetXsaveResult {
-  const vcpu = cloneVcpu(input);
-  if (region.length < vcpu.uabiSize) {
+// The kernel's copy (memdup_user) lives in a buffer reused from call to call, and so does the
+// snapshot that tells whether the fixup changed it: allocating both per ioctl was most of the
+// model's cost (bench/bench.json, "before optimisation"). Only a plug-in can re-enter setXsave
+// while they are in use; then fresh buffers are taken.
+let kbufScratch: Uint8Array = new Uint8Array(0);
+let beforeScratch: Uint8Array = new Uint8Array(0);
+let inFixup = false;
+
+function scratch(buf: Uint8Array, size: number): Uint8Array {
+  return buf.length === size ? buf : Buffer.alloc(size); // a Buffer: bytesEqual compares it natively
+}
+
+function result(rc: 0 | 'EINVAL', reason: SetXsaveRejection | null, vcpu: Vcpu, fixupFired = false, ignored = false, kernelCopy: Uint8Array | null = null): SetXsaveResult {
+  return { rc, reason, fixupFired, ignored, vcpu, kernelCopy };
+}
+
+export function setXsave(input: Vcpu, region: Uint8Array, fixup: Fixup | null, opts: SetXsaveOptions = {}): SetXsaveResult {
+  const size = input.uabiSize;
+  if (region.length < size) {
     // The kernel copies uabi_size bytes from userspace; a shorter buffer is a bug of the caller.
-    throw new RegionSizeError(`region is ${region.length} bytes, the vCPU's uabi size is ${vcpu.uabiSize}`);
+    throw new RegionSizeError(`region is ${region.length} bytes, the vCPU's uabi size is ${size}`);
   }
-  const kbuf = region.slice(0, vcpu.uabiSize); // memdup_user(uabi_size)
-  const kernel = vcpu.kernel;
-  const done = (rc: 0 | 'EINVAL', reason: SetXsaveRejection | null, fixupFired = false, ignored = false): SetXsaveResult => ({
-    rc,
-    reason,
-    fixupFired,
-    ignored,
-    vcpu: rc === 0 ? vcpu : input,
-    kernelCopy: kbuf,
-  });
+  const kernel = input.kernel;
 
   // a. Confidential fpstate: silently ignored; -EINVAL with has_protected_state from 6.12.
-  if (vcpu.confidential) {
+  if (input.confidential) {
     const c = confidentialOutcome(kernel.confidential);
-    return c.reason ? done('EINVAL', c.reason) : done(0, null, false, c.ignored);
+    const kernelCopy = opts.keepKernelCopy ? region.slice(0, size) : null;
+    return c.reason ? result('EINVAL', c.reason, input, false, false, kernelCopy) : result(0, null, input, false, c.ignored, kernelCopy);
   }
 
+  // memdup_user(uabi_size)
+  const kbuf = inFixup ? new Uint8Array(size) : (kbufScratch = scratch(kbufScratch, size));
+  kbuf.set(region.length === size ? region : region.subarray(0, size));
+  let edited = false;
+
   // b. 6.19: drop XSTATE_BV bits armed in XFD (XRSTOR would #NM otherwise).
-  if (kernel.xfdPremask && vcpu.xfd !== 0n) {
-    writeU64(kbuf, OFF.XSTATE_BV, xfdPremaskLogic(BIGINT_OPS, kernel.xfdPremask, vcpu.xfd, readU64(kbuf, OFF.XSTATE_BV)));
+  if (kernel.xfdPremask && input.xfd !== 0n) {
+    const bv = readU64(kbuf, OFF.XSTATE_BV);
+    const masked = xfdPremaskLogic(BIGINT_OPS, kernel.xfdPremask, input.xfd, bv);
+    if (masked !== bv) {
+      writeU64(kbuf, OFF.XSTATE_BV, masked);
+      edited = true;
+    }
   }
 
   // c. The Proxmox patch (or the plug-in under test) edits the kernel's copy.
   let fixupFired = false;
   if (fixup) {
-    const before = kbuf.slice();
-    fixup.fn(fixupContext(vcpu), kbuf);
-    if (kbuf.length !== before.length) throw new Error(`fixup '${fixup.name}' changed the region's length`);
+    // What the fixup is given, to tell whether it changed anything: the caller's buffer itself,
+    // unless the pre-mask has already edited the copy.
+    let before = region.length === size ? region : region.subarray(0, size);
+    if (edited) {
+      before = inFixup ? new Uint8Array(size) : (beforeScratch = scratch(beforeScratch, size));
+      before.set(kbuf);
+    }
+    const outer = inFixup;
+    inFixup = true;
+    try {
+      fixup.fn(fixupContext(input), kbuf);
+    } finally {
+      inFixup = outer;
+    }
+    if (kbuf.length !== size) throw new Error(`fixup '${fixup.name}' changed the region's length`);
     fixupFired = !bytesEqual(before, kbuf);
+    edited ||= fixupFired;
   }
+  const kernelCopy = opts.keepKernelCopy ? kbuf.slice() : null;
 
-  const reason = kernel.set === 'load-5.15' ? validate515(vcpu, kbuf) : validateFpuUabi(vcpu, kbuf);
-  if (reason) return done('EINVAL', reason, fixupFired);
+  const reason = kernel.set === 'load-5.15' ? validate515(input, kbuf) : validateFpuUabi(input, kbuf);
+  if (reason) return result('EINVAL', reason, input, fixupFired, false, kernelCopy);
+  // Accepted: the new state is a copy of the vCPU with the buffer loaded into it.
+  const vcpu = cloneVcpu(input);
   if (kernel.set === 'load-5.15') load515(vcpu, kbuf);
   else copyUabiToXstate(vcpu, kbuf);
-  return done(0, null, fixupFired);
+  return result(0, null, vcpu, fixupFired, false, kernelCopy);
 }
 
 /** SET's limits for a vCPU, as values for bitLogic.ts's checks. */
@@ -86,7 +128,7 @@ export function setLimits(vcpu: Vcpu): SetLimits<bigint> {
 // 5.15 kvm_vcpu_ioctl_x86_set_xsave: only supported XCR0 and (unconditionally) MXCSR are
 // checked; XCOMP_BV, the reserved header bytes and guest CPUID are not.
 function validate515(vcpu: Vcpu, kbuf: Uint8Array): SetXsaveRejection | null {
-  return firstFailure(setChecks(BIGINT_OPS, 'load-5.15', setLimits(vcpu), regionFields(kbuf)));
+  return firstFailure(setChecks('load-5.15'), setLimits(vcpu), regionFields(kbuf));
 }
 
 // fpu_copy_uabi_to_guest_fpstate → copy_uabi_to_xstate → validate_user_xstate_header. The FPU
@@ -94,7 +136,7 @@ function validate515(vcpu: Vcpu, kbuf: Uint8Array): SetXsaveRejection | null {
 // user_xfeatures, XCOMP_BV, the reserved header bytes, and MXCSR only when a component that
 // uses it (FP/SSE/YMM) is present.
 function validateFpuUabi(vcpu: Vcpu, kbuf: Uint8Array): SetXsaveRejection | null {
-  return firstFailure(setChecks(BIGINT_OPS, 'fpu-uabi', setLimits(vcpu), regionFields(kbuf)));
+  return firstFailure(setChecks('fpu-uabi'), setLimits(vcpu), regionFields(kbuf));
 }
 
 // 5.15 load_xsave: legacy bytes verbatim, XSTATE_BV as given, extended components copied;

@@ -6,7 +6,7 @@ import { CpuidEntry, cpuidXcr0, findCpuid, guestSupportedXcr0 } from './cpuid';
 import { Host } from './hosts';
 import { KernelVariant } from './kernels';
 import { OFF, XSAVE_REGION_SIZE, standardSize } from './layout';
-import { writeU16, writeU32 } from './region';
+import { allocBytes, copyBytes, writeU16, writeU32 } from './region';
 import { XCR0_RESET } from './xcr0';
 import { MASK, USER_MASK } from './xfeatures';
 
@@ -20,8 +20,11 @@ export interface Vcpu {
   host: Host;
   /** KVM's supported XCR0 on this host (kvm_caps.supported_xcr0): host XCR0 ∩ KVM_SUPPORTED_XCR0 */
   supportedXcr0: bigint;
-  /** entries set with KVM_SET_CPUID2, or null when never set */
-  cpuid: CpuidEntry[] | null;
+  /**
+   * entries set with KVM_SET_CPUID2, or null when never set. Frozen: KVM_SET_CPUID2 replaces
+   * the table, nothing edits it, so clones and fixup contexts share it without copying.
+   */
+  cpuid: readonly Readonly<CpuidEntry>[] | null;
   /** vcpu->arch.guest_supported_xcr0, as this kernel derives it */
   guestSupportedXcr0: bigint;
   /** guest fpstate->user_xfeatures (0 on 5.15, where the concept does not exist) */
@@ -42,7 +45,7 @@ export function kvmSupportedXcr0(kernel: KernelVariant, host: Host): bigint {
 }
 
 function resetImage(size: number): Uint8Array {
-  const image = new Uint8Array(size);
+  const image = allocBytes(size);
   writeU16(image, OFF.FCW, 0x037f); // fpstate_init_user: x87 control word default
   writeU32(image, OFF.MXCSR, 0x1f80); // MXCSR_DEFAULT
   return image;
@@ -93,7 +96,7 @@ export function setCpuidRefusal(kernel: KernelVariant, entries: readonly CpuidEn
 
 /** KVM_SET_CPUID2 → kvm_vcpu_after_set_cpuid: guest-supported XCR0, user_xfeatures, AMX realloc. */
 export function setCpuid(vcpu: Vcpu, entries: CpuidEntry[]): void {
-  vcpu.cpuid = entries.map((e) => ({ ...e }));
+  vcpu.cpuid = Object.freeze(entries.map((e) => Object.freeze({ ...e })));
   deriveFromCpuid(vcpu);
 }
 
@@ -101,7 +104,7 @@ export function setCpuid(vcpu: Vcpu, entries: CpuidEntry[]): void {
  * The 6.18 PVM kernel here (docs/kvm-findings.md, finding 1): the whole host set as soon as the
  * CPUID table holds a leaf 1 or a leaf 0xD.0 entry, whatever their contents; 0 otherwise.
  */
-function pvmGuestSupported(entries: CpuidEntry[] | null, sx: bigint): bigint {
+function pvmGuestSupported(entries: Vcpu['cpuid'], sx: bigint): bigint {
   if (!entries) return 0n;
   return findCpuid(entries, 1) || findCpuid(entries, 0xd, 0) ? sx : 0n;
 }
@@ -138,10 +141,7 @@ function deriveFromCpuid(vcpu: Vcpu): void {
   }
 }
 
+/** A copy whose fpstate can be written without touching `v` (the CPUID table is shared: frozen). */
 export function cloneVcpu(v: Vcpu): Vcpu {
-  return {
-    ...v,
-    cpuid: v.cpuid ? v.cpuid.map((e) => ({ ...e })) : null,
-    fpu: { xstateBv: v.fpu.xstateBv, image: v.fpu.image.slice() },
-  };
+  return { ...v, fpu: { xstateBv: v.fpu.xstateBv, image: copyBytes(v.fpu.image) } };
 }

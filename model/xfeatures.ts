@@ -89,7 +89,10 @@ export const SUPERVISOR_MASK: bigint = COMPONENTS.filter((c) => c.cls === 'super
 /** Indices of the set bits of `mask`, lowest first. */
 export function bitsOf(mask: bigint): number[] {
   const out: number[] = [];
-  for (let i = 0; mask >> BigInt(i) !== 0n; i++) if ((mask >> BigInt(i)) & 1n) out.push(i);
+  // by 32-bit halves: one BigInt operation per half instead of two per bit position
+  for (let base = 0; mask !== 0n; base += 32, mask >>= 32n) {
+    for (let half = Number(mask & 0xffffffffn); half !== 0; half &= half - 1) out.push(base + 31 - Math.clz32(half & -half));
+  }
   return out;
 }
 
