@@ -226,7 +226,7 @@ describe('the shared bit-level pieces', () => {
     expect(same.every((x) => x === 0x55)).toBe(true);
   });
 
-  test("what a fixup sees: fixupContext shares the vCPU's frozen CPUID, and cpuidPku reads CPUID.7.0:ECX.PKU", () => {
+  test("what a fixup sees: fixupContext copies the vCPU's CPUID, and cpuidPku reads CPUID.7.0:ECX.PKU", () => {
     const vcpu = createVcpu(kernelById('linux-6.6')!, HOSTS['zen4']!);
     expect(fixupValues(fixupContext(vcpu)).cpuidPku).toBe(false); // CPUID never set
     setCpuid(vcpu, [
@@ -235,13 +235,14 @@ describe('the shared bit-level pieces', () => {
     ]);
     const ctx = fixupContext(vcpu);
     expect(ctx.cpuid).toEqual(vcpu.cpuid);
-    // shared, not copied, but frozen: a plug-in cannot edit the vCPU through it
-    expect(() => {
-      ctx.cpuid[0]!.eax = 0;
-    }).toThrow(TypeError);
-    expect(() => ctx.cpuid.push({ leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: 0, edx: 0 })).toThrow(TypeError);
+    // a copy (made on first access, then the same one): a plug-in cannot edit the vCPU through it
+    expect(ctx.cpuid[0]).not.toBe(vcpu.cpuid![0]);
+    expect(ctx.cpuid).toBe(ctx.cpuid);
+    ctx.cpuid[0]!.eax = 0;
+    ctx.cpuid.push({ leaf: 1, subleaf: 0, eax: 0, ebx: 0, ecx: 0, edx: 0 });
     expect(vcpu.cpuid![0]!.eax).toBe(0x207);
     expect(vcpu.cpuid).toHaveLength(2);
+    expect(fixupContext(vcpu).cpuid).toEqual(vcpu.cpuid);
     expect(fixupValues(ctx)).toMatchObject({ guestSupportedXcr0: 0x207n, hostSupportedXcr0: vcpu.supportedXcr0, xcr0: 1n, confidential: false, cpuidPku: true });
     setCpuid(vcpu, [{ leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: CPUID_BITS.OSPKE, edx: 0 }]);
     expect(fixupValues(fixupContext(vcpu)).cpuidPku).toBe(false);
