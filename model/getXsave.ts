@@ -3,7 +3,7 @@
 // reported as don't-care ranges (MXCSR_MASK, the reserved/software bytes 416-511).
 import { GetRule } from './kernels';
 import { OFF, slotOf } from './layout';
-import { readU64, writeU16, writeU32, writeU64 } from './region';
+import { allocBytes, readU64, writeU16, writeU32, writeU64 } from './region';
 import type { Vcpu } from './vcpu';
 import { MASK, XFEATURE, bitsOf, hasBit } from './xfeatures';
 
@@ -38,7 +38,7 @@ function getMask(vcpu: Vcpu, rule: GetRule): bigint {
 
 export function getXsave(vcpu: Vcpu): GetXsaveResult {
   const size = vcpu.uabiSize;
-  const region = new Uint8Array(size);
+  const region = allocBytes(size);
   if (vcpu.confidential) {
     // guest_fpu NULL (5.15) / confidential fpstate: zero buffer, rc 0; -EINVAL from 6.12.
     return vcpu.kernel.confidential === 'einval'

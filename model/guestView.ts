@@ -23,9 +23,15 @@ export interface GuestView {
   pkru: string | null;
 }
 
+// The image XRSTOR reads, rebuilt in one buffer reused from call to call (guestView returns
+// strings only, so nothing keeps it); a copy per call was a large part of a property case.
+let memScratch: Uint8Array = new Uint8Array(0);
+
 export function guestView(vcpu: Vcpu): GuestView {
   const layout = vcpu.host.layout;
-  const mem = vcpu.fpu.image.slice();
+  if (memScratch.length !== vcpu.fpu.image.length) memScratch = new Uint8Array(vcpu.fpu.image.length);
+  const mem = memScratch;
+  mem.set(vcpu.fpu.image);
   writeU64(mem, OFF.XSTATE_BV, vcpu.fpu.xstateBv);
   mem.fill(0, OFF.XCOMP_BV, OFF.EXTENDED); // the kernel's own header is always well-formed
   const prior: RegisterFile = { comps: new Map(), mxcsr: 0x1f80 };

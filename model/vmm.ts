@@ -2,7 +2,7 @@
 // its error policy (kernel-semantics.md §7). QEMU < 8.2 ignores a failed put and resumes the
 // guest with whatever was loaded; from 8.2 (7191f24c7fcf) a failed put after migration exits.
 import { OFF, slotOf } from './layout';
-import { readU32, readU64, writeU32, writeU64 } from './region';
+import { allocBytes, readU32, readU64, writeU32, writeU64 } from './region';
 import { getXsave } from './getXsave';
 import { Fixup } from './fixup';
 import { SetXsaveResult, setXsave } from './setXsave';
@@ -44,16 +44,16 @@ export interface QemuEnv {
 /** x86_cpu_xrstor_all_areas after KVM_GET_XSAVE{2}, plus KVM_GET_XCRS. */
 export function qemuSave(vcpu: Vcpu): { rc: 0 | 'EINVAL'; env: QemuEnv } {
   const got = getXsave(vcpu);
-  const r = got.region;
-  const legacy = r.slice(0, OFF.LEGACY_RESERVED);
-  legacy.fill(0, OFF.MXCSR_MASK, OFF.ST);
+  const r = got.region; // GET's fresh buffer, ours: env keeps views of it instead of copies
+  r.fill(0, OFF.MXCSR_MASK, OFF.ST);
+  const legacy = r.subarray(0, OFF.LEGACY_RESERVED);
   const components = new Map<number, Uint8Array>();
   let pkru = 0;
   for (const i of bitsOf(vcpu.supportedXcr0)) {
     const slot = i >= 2 ? slotOf(vcpu.host.layout, i) : undefined;
     if (!slot || slot.offset + slot.size > r.length) continue;
     if (i === XFEATURE.PKRU) pkru = readU32(r, slot.offset);
-    else components.set(i, r.slice(slot.offset, slot.offset + slot.size));
+    else components.set(i, r.subarray(slot.offset, slot.offset + slot.size));
   }
   return { rc: got.rc, env: { legacy, xstateBv: readU64(r, OFF.XSTATE_BV), components, pkru, xcr0: vcpu.xcr0 } };
 }
@@ -65,7 +65,7 @@ export function qemuSave(vcpu: Vcpu): { rc: 0 | 'EINVAL'; env: QemuEnv } {
  */
 export function qemuBuildRegion(env: QemuEnv, target: Vcpu): Uint8Array {
   const size = Math.ceil(target.uabiSize / 4096) * 4096;
-  const r = new Uint8Array(size);
+  const r = allocBytes(size);
   r.set(env.legacy, 0);
   writeU64(r, OFF.XSTATE_BV, env.xstateBv);
   for (const i of bitsOf(target.supportedXcr0)) {

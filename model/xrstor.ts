@@ -14,7 +14,10 @@ export type XrstorFault =
 /** MXCSR's initial value (part of SSE state's initial configuration, SDM Vol. 1 §13.6). */
 export const MXCSR_INIT = 0x1f80;
 
-/** Register contents per component (FP excludes the MXCSR/MXCSR_MASK bytes), plus MXCSR. */
+/**
+ * Register contents per component (FP excludes the MXCSR/MXCSR_MASK bytes), plus MXCSR. The
+ * byte arrays are read-only: they may be views of the XRSTOR source or shared initial values.
+ */
 export interface RegisterFile {
   comps: Map<number, Uint8Array>;
   mxcsr: number;
@@ -55,6 +58,25 @@ export function componentBytes(region: Uint8Array, layout: Layout, i: number): U
   return bytes;
 }
 
+// xrstorStandard's initial values, one shared (read-only) array per layout and component: the
+// guest view restores every component the host supports, most of them initial.
+const INIT_CACHE = new WeakMap<Layout, Map<number, Uint8Array>>();
+
+function sharedInit(layout: Layout, i: number): Uint8Array {
+  let perLayout = INIT_CACHE.get(layout);
+  if (!perLayout) INIT_CACHE.set(layout, (perLayout = new Map()));
+  let bytes = perLayout.get(i);
+  if (!bytes) perLayout.set(i, (bytes = initComponent(layout, i)));
+  return bytes;
+}
+
+/** componentBytes without the copy for components other than FP: a view of `region`. */
+function componentView(region: Uint8Array, layout: Layout, i: number): Uint8Array {
+  if (i === XFEATURE.FP) return componentBytes(region, layout, i);
+  const slot = slotOf(layout, i);
+  return slot ? region.subarray(slot.offset, slot.offset + slot.size) : new Uint8Array(0);
+}
+
 export function xrstorStandard(
   mem: Uint8Array,
   layout: Layout,
@@ -86,7 +108,7 @@ export function xrstorStandard(
     }
   }
   for (const i of bitsOf(rfbm)) {
-    regs.comps.set(i, hasBit(xstateBv, i) ? componentBytes(mem, layout, i) : initComponent(layout, i));
+    regs.comps.set(i, hasBit(xstateBv, i) ? componentView(mem, layout, i) : sharedInit(layout, i));
   }
   return { fault: null, regs };
 }
