@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Command> = {
   review: () => require('./commands/review') as Command,
   mutants: () => require('./commands/mutants') as Command,
   prove: () => require('./commands/prove') as Command,
+  'mutation-merge': () => require('./commands/mutation-merge') as Command,
 };
 
 function help(): string {

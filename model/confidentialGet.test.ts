@@ -24,6 +24,7 @@ import {
   writeU16,
   writeU32,
   XFEATURE,
+  bit,
 } from './index';
 
 /** 6.12+: -EINVAL (has_protected_state). */
@@ -43,7 +44,8 @@ const ZERO_GROUP = [
   'pve-6.11',
 ];
 
-const host = HOSTS['skylake-sp']!; // AVX-512, MPX and PKU: every guest component has a slot
+const host = HOSTS['skylake-sp']!;
+const BUSY_BV = MASK.FPSSE | MASK.YMM | bit(XFEATURE.OPMASK); // AVX-512, MPX and PKU: every guest component has a slot
 
 /**
  * A vCPU whose fpstate holds a guest's non-initial state (x87, MXCSR, XMM0, YMM, opmask and a
@@ -62,7 +64,7 @@ function busyVcpu(kernelId: string, confidential: boolean): Vcpu {
     const s = slotOf(host.layout, i)!;
     img.fill(0x40 + i, s.offset, s.offset + s.size);
   }
-  v.fpu.xstateBv = MASK.FPSSE | MASK.YMM | MASK.OPMASK;
+  v.fpu.xstateBv = BUSY_BV;
   v.pkru = 0x55555554;
   return v;
 }
@@ -104,7 +106,7 @@ describe('KVM_GET_XSAVE on a confidential vCPU (kernel-semantics.md §3.2-§3.4)
       const before = v.fpu.image.slice();
       getXsave(v);
       expect(Buffer.from(v.fpu.image).equals(Buffer.from(before))).toBe(true);
-      expect(v.fpu.xstateBv).toBe(MASK.FPSSE | MASK.YMM | MASK.OPMASK);
+      expect(v.fpu.xstateBv).toBe(BUSY_BV);
     }
   });
 });

@@ -104,7 +104,7 @@ export function setXsave(input: Vcpu, region: Uint8Array, fixup: Fixup | null, o
       inFixup = outer;
     }
     if (kbuf.length !== size) throw new Error(`fixup '${fixup.name}' changed the region's length`);
-    fixupFired = !bytesEqual(before, kbuf);
+    fixupFired = !bytesEqual(kbuf, before); // kbuf first: a Buffer, compared without wrapping
     edited ||= fixupFired;
   }
   const kernelCopy = opts.keepKernelCopy ? kbuf.slice() : null;

@@ -5,6 +5,8 @@ import { PROPERTY_IDS } from '../fuzz/seeds';
 import { PathResult } from './matrix';
 import { reportTitle, reproduceLines } from './markdown';
 import { Claim, Report } from './report';
+import { verificationProblems } from './verification';
+import { VERIFICATION_CSS, verificationHtml } from './verificationHtml';
 import { OUTCOME_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
 
 export function escapeHtml(s: string): string {
@@ -70,7 +72,7 @@ details > summary { cursor: pointer; font-weight: 600; }
 .claim { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; margin: 10px 0; }
 .claim h3 { margin: 0 0 6px; }
 .kv { color: var(--muted); }
-`;
+${VERIFICATION_CSS}`;
 
 function badge(result: Claim['result'], text?: string): string {
   return `<span class="badge ${result}">${escapeHtml(text ?? (result === 'not-run' ? 'not run' : result))}</span>`;
@@ -329,6 +331,8 @@ export function renderHtml(r: Report): string {
     : failing
       ? `<div class="banner bad">${s.claimsFail} claim(s) fail, ${r.findings.length} finding(s)</div>`
       : `<div class="banner ok">Every claim that was checked holds (${s.claimsHold} of ${r.claims.length}; ${s.claimsNotRun} not run)</div>`;
+  const problems = r.verification ? verificationProblems(r.verification) : [];
+  const verificationBanner = problems.length ? `<div class="banner bad">${problems.map((p) => inline(p)).join('<br>')}</div>` : '';
   const cov = r.coverage;
   const charts = [
     barChart(
@@ -350,6 +354,7 @@ export function renderHtml(r: Report): string {
     `<h1>${escapeHtml(title)}</h1>`,
     `<p class="sub">report schema ${escapeHtml(r.schema)}, kind ${r.kind}, seed ${r.run.seed}, fixup <code>${escapeHtml(r.run.fixup.name)}</code></p>`,
     banner,
+    verificationBanner,
     '<h2>Decision summary</h2>',
     `<ul>${s.headline.map((h) => `<li>${inline(h)}</li>`).join('')}</ul>`,
     `<div class="charts">${charts}</div>`,
@@ -358,6 +363,7 @@ export function renderHtml(r: Report): string {
     matrixHtml(r, s),
     claimDetailsHtml(r),
     controlsHtml(r),
+    r.verification ? verificationHtml(r.verification) : '',
     coverageHtml(r),
     r.errors.length ? `<h2>Errors</h2><ul>${r.errors.map((e) => `<li>${escapeHtml(e)}</li>`).join('')}</ul>` : '',
     environmentHtml(r),

@@ -2,6 +2,7 @@
 import { PROPERTY_IDS } from '../fuzz/seeds';
 import { MigrationMatrix, PatchPair, SourceGroup, conditionLabel, patchPairs, sourceGroups } from './matrix';
 import { Claim, Report } from './report';
+import { verificationMarkdown } from './verificationMarkdown';
 import { OUTCOME_MD, VERDICT_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
 
 /** Contradicting cells listed per claim (all are in report.json). */
@@ -226,6 +227,11 @@ export function reproduceLines(r: Report): string[] {
   if (r.kind === 'review') {
     lines.push('regenerate this report: `npm run review` (test/report-freshness.test.ts fails when the committed files are stale)');
     lines.push('nightly fuzzing: `npx xsave-harness fuzz --seconds 1800 --shard I/4` (see .github/workflows/nightly.yml)');
+    if (r.verification) {
+      lines.push('the kill matrix: `npx xsave-harness mutants --json > reports/kill-matrix.json` (read by the review, not rerun: its times depend on the machine)');
+      lines.push('the proof with counterexamples and case files: `npx xsave-harness prove` (the patch), `npx xsave-harness prove --mutant all` (the broken symbolic fixups)');
+      lines.push('Stryker: `npm run mutation` (nightly job `mutation`); runs of parts merged with `npx xsave-harness mutation-merge reports/mutation.json CORE.json REST.json`; survivor explanations in reports/mutation-survivors.json');
+    }
   } else {
     const shard = r.run.shard && r.run.shard.count > 1 ? ` --shard ${r.run.shard.index}/${r.run.shard.count}` : '';
     const fixup = r.run.fixup.path ? ` --fixup ${r.run.fixup.path}` : '';
@@ -251,6 +257,7 @@ export function renderMarkdown(r: Report): string {
   matrixSection(r, s, out);
   claimDetails(r, out);
   controlsSection(r, out);
+  if (r.verification) verificationMarkdown(r.verification, out);
   coverageSection(r, out);
   if (r.errors.length) {
     out.push('## Errors', '');

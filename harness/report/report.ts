@@ -7,6 +7,7 @@ import { PROPERTIES } from '../fuzz/batch';
 import { PROPERTY_IDS, Shard } from '../fuzz/seeds';
 import { Environment } from './environment';
 import { MigrationMatrix, matrixClaims } from './matrix';
+import type { Verification } from './verification';
 
 export const REPORT_SCHEMA_ID = 'xsave-report/1';
 
@@ -118,6 +119,8 @@ export interface Report {
   shards: ShardsInfo | null;
   /** infrastructure errors (a worker crashed or stalled, an input was unusable) */
   errors: string[];
+  /** review only: kill matrix, z3 proof and Stryker score (how strong the checks are); null otherwise */
+  verification: Verification | null;
 }
 
 export interface ReportInput {
@@ -133,6 +136,7 @@ export interface ReportInput {
   errors?: string[];
   /** claims decided elsewhere (proofs, real-KVM conformance) */
   extraClaims?: Claim[];
+  verification?: Verification | null;
 }
 
 export const KVM_CLAIM_NOTE =
@@ -212,6 +216,7 @@ export function buildReport(input: ReportInput): Report {
     matrix: input.matrix,
     shards: input.shards ?? null,
     errors: input.errors ?? [],
+    verification: input.verification ?? null,
   };
 }
 

@@ -1,6 +1,7 @@
 // The committed review (reports/REVIEW.md, review.html, report.json): P1-P5 with a fixed seed
-// and fixed run counts in this process, the negative controls and the migration matrix. No
-// timestamps, timings or machine facts, so `npm run review` regenerates it byte for byte.
+// and fixed run counts in this process, the negative controls, the migration matrix and how
+// strong the checks are (kill matrix, z3 proof, Stryker: verification.ts). No timestamps,
+// timings or machine facts, so `npm run review` regenerates it byte for byte.
 import seedrandom from 'seedrandom';
 import { Fixup, PVE_FIXUP } from '../../model';
 import { BROKEN_FIXUPS } from '../../properties/brokenFixups';
@@ -13,6 +14,7 @@ import { PROPERTY_IDS } from '../fuzz/seeds';
 import { environment } from './environment';
 import { computeMatrix } from './matrix';
 import { NegativeControl, Report, buildReport } from './report';
+import { Verification, VerificationInputs, collectVerification } from './verification';
 
 /** The patch's date, 2023-07-14. */
 export const REVIEW_SEED = 20230714;
@@ -28,6 +30,8 @@ export interface ReviewOptions {
   batches?: number;
   batchRuns?: number;
   controls?: boolean;
+  /** the verification section (collectVerification); none when absent */
+  verification?: Verification | null;
 }
 
 export function negativeControls(seed: number, numRuns: number = CONTROL_RUNS): NegativeControl[] {
@@ -99,5 +103,12 @@ export function generateReview(opts: ReviewOptions = {}): Report {
     findings: raw.map((f) => findingRecord(f, { file: null, duplicate: false, fixupPath })),
     negativeControls: opts.controls === false ? [] : negativeControls(seed),
     matrix: computeMatrix(fixup),
+    verification: opts.verification ?? null,
   });
+}
+
+/** The committed review: generateReview plus the verification section (runs z3, reads the committed results). */
+export async function generateReviewWithVerification(opts: ReviewOptions & { inputs?: VerificationInputs } = {}): Promise<Report> {
+  const verification = await collectVerification(opts.inputs ?? {});
+  return generateReview({ ...opts, verification });
 }

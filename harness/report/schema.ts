@@ -37,6 +37,17 @@ const obj = (properties: Record<string, JsonSchema>, extra: Partial<JsonSchema> 
 });
 
 const propertyCoverage = obj({ cases: int, batches: int, classes: counts, extra: counts });
+const nullable = (s: JsonSchema): JsonSchema => ({ ...s, type: ['object', 'null'] });
+const strs: JsonSchema = { type: 'array', items: str };
+const num: JsonSchema = { type: 'number', minimum: 0 };
+const intOrNull: JsonSchema = { type: ['integer', 'null'], minimum: 0 };
+const proofStatus: JsonSchema = { enum: ['proved', 'counterexample'] };
+const claimIdProof: JsonSchema = { enum: ['P1', 'P3', 'P4'] };
+const stryker = obj({ total: int, killed: int, timeout: int, survived: int, noCoverage: int, ignored: int, errors: int, score: num, scoreCovered: num });
+const explanation: JsonSchema = {
+  ...obj({ file: str, line: { type: 'integer', minimum: 1 }, endLine: { type: 'integer', minimum: 1 }, mutator: str, original: str, class: str, explanation: str }),
+  required: ['file', 'line', 'class', 'explanation'],
+};
 
 export const REPORT_SCHEMA: JsonSchema = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -56,8 +67,101 @@ export const REPORT_SCHEMA: JsonSchema = {
     matrix: { $ref: '#/$defs/matrix' },
     shards: { type: ['object', 'null'], $ref: '#/$defs/shards' },
     errors: { type: 'array', items: str },
+    verification: { type: ['object', 'null'], $ref: '#/$defs/verification' },
   }),
+  // verification was added later: reports written before it (without the field) stay valid
+  required: ['schema', 'kind', 'partial', 'partialReasons', 'run', 'environment', 'claims', 'coverage', 'findings', 'negativeControls', 'matrix', 'shards', 'errors'],
   $defs: {
+    verification: obj({
+      killMatrix: { $ref: '#/$defs/killMatrix' },
+      proof: { type: ['object', 'null'], $ref: '#/$defs/proof' },
+      mutation: { $ref: '#/$defs/mutation' },
+    }),
+    killMatrix: obj({
+      source: str,
+      available: { type: 'boolean' },
+      error: strOrNull,
+      seed: { type: ['integer', 'null'] },
+      secondsPerMutant: { type: ['number', 'null'], minimum: 0 },
+      recordedAt: strOrNull,
+      recordedCommit: strOrNull,
+      properties: { type: 'array', items: propId },
+      catalogue: strs,
+      staleness: obj({ stale: { type: 'boolean' }, missing: strs, extra: strs, changed: strs }),
+      rows: {
+        type: 'array',
+        items: obj({
+          mutant: str,
+          description: str,
+          control: { type: 'boolean' },
+          expectedKiller: { type: ['string', 'null'], enum: ['P1', 'P2', 'P3', 'P4', 'P5', null] },
+          equivalent: strOrNull,
+          verdict: { enum: ['killed', 'equivalent', 'survived', 'equivalent-but-killed', 'control-ok', 'control-killed'] },
+          killedBy: { type: 'array', items: propId },
+          expectedKillerKilled: { type: ['boolean', 'null'] },
+          cells: obj(
+            Object.fromEntries(
+              ['P1', 'P2', 'P3', 'P4', 'P5'].map((p) => [p, nullable(obj({ killed: { type: 'boolean' }, numRuns: int, recordedTimeToKillMs: intOrNull, reason: strOrNull }))]),
+            ),
+          ),
+          recordedElapsedMs: intOrNull,
+        }),
+      },
+      summary: obj({ mutants: int, killed: int, equivalent: int, survived: int, score: num, ok: { type: 'boolean' } }),
+      notKilled: strs,
+      unexpectedKills: strs,
+    }),
+    proof: obj({
+      fixup: str,
+      description: str,
+      claims: { type: 'array', items: obj({ id: claimIdProof, title: str, statement: str }) },
+      groups: { type: 'array', items: obj({ label: str, kernels: strs }) },
+      domain: strs,
+      assumption: str,
+      runs: {
+        type: 'array',
+        items: obj({
+          invariant: { type: 'boolean' },
+          claims: { type: 'object', additionalProperties: proofStatus },
+          results: { type: 'array', items: obj({ claim: claimIdProof, group: str, kernels: strs, status: proofStatus, violation: strOrNull }) },
+          proved: { type: 'boolean' },
+        }),
+      },
+      brokenFixups: {
+        type: ['array', 'null'],
+        items: obj({
+          name: str,
+          description: str,
+          mutant: strOrNull,
+          claims: { type: 'object', additionalProperties: obj({ status: proofStatus, counterexampleGroups: strs, groups: int }) },
+        }),
+      },
+    }),
+    mutation: obj({
+      source: str,
+      available: { type: 'boolean' },
+      error: strOrNull,
+      origin: obj({ commit: strOrNull, date: strOrNull, framework: strOrNull, mutate: strs, mergedFrom: { type: 'array', items: obj({ input: str, files: strs }) } }),
+      totals: stryker,
+      files: { type: 'array', items: obj({ file: str, counts: stryker, sourceChanged: { type: ['boolean', 'null'] } }) },
+      survivors: {
+        type: 'array',
+        items: obj({
+          file: str,
+          line: { type: 'integer', minimum: 1 },
+          column: { type: 'integer', minimum: 0 },
+          mutator: str,
+          original: str,
+          replacement: str,
+          status: { enum: ['Survived', 'NoCoverage'] },
+          class: strOrNull,
+          explanation: strOrNull,
+        }),
+      },
+      explanations: obj({ source: str, available: { type: 'boolean' }, error: strOrNull, entries: int, unmatched: { type: 'array', items: explanation } }),
+      unexplained: int,
+      byClass: counts,
+    }),
     shard: obj({ index: { type: 'integer', minimum: 1 }, count: { type: 'integer', minimum: 1 } }),
     run: obj({
       seed: { type: 'integer' },

@@ -3,6 +3,7 @@
 import { Outcome } from '../../model';
 import { GUEST_CLASSES, GuestClass, MatrixCondition, MigrationMatrix, PatchPair, PathResult, SourceGroup, Verdict, findCell, patchPairs, sourceGroups } from './matrix';
 import { Report } from './report';
+import { verificationHeadline } from './verificationText';
 
 export const GUEST_SHORT: Record<GuestClass, string> = { 'no-xsave': 'q64', 'xsave-no-pku': 'v3', pku: 'SKX' };
 export const OUTCOME_MD: Record<Outcome, string> = { intact: '✓', aborted: 'abort', incomplete: '**HANG**', lost: '**LOST**' };
@@ -82,6 +83,12 @@ export function summarise(r: Report): Summary {
         `From a source that does not leak (${clean.map(groupName).join('; ')}), the patch ${cleanChanged ? '**changes some outcomes** (see M2)' : 'changes no outcome'}.`,
       );
     }
+  }
+  if (r.verification) {
+    const v = verificationHeadline(r.verification);
+    headline.push(...v.lines);
+    // a stale kill matrix or a failing proof goes first: it must not be missed
+    headline.unshift(...v.loud);
   }
   if (r.partial) headline.unshift(`**PARTIAL REPORT**: ${r.partialReasons.join('; ')}.`);
   if (r.errors.length) headline.push(`**${r.errors.length} infrastructure error(s)**, see Errors.`);
