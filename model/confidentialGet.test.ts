@@ -44,8 +44,9 @@ const ZERO_GROUP = [
   'pve-6.11',
 ];
 
-const host = HOSTS['skylake-sp']!;
-const BUSY_BV = MASK.FPSSE | MASK.YMM | bit(XFEATURE.OPMASK); // AVX-512, MPX and PKU: every guest component has a slot
+const host = HOSTS['skylake-sp']!; // AVX-512, MPX and PKU: every guest component has a slot
+/** XSTATE_BV of the busy vCPU: x87, SSE, YMM and opmask in use. */
+const BUSY_BV = MASK.FPSSE | MASK.YMM | bit(XFEATURE.OPMASK);
 
 /**
  * A vCPU whose fpstate holds a guest's non-initial state (x87, MXCSR, XMM0, YMM, opmask and a

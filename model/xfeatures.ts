@@ -96,8 +96,12 @@ export function bitsOf(mask: bigint): number[] {
   return out;
 }
 
+// 1n << i for every bit of a 64-bit mask, made once: hasBit runs in every loop over components.
+const BIT_VALUES: readonly bigint[] = Array.from({ length: 64 }, (_, i) => 1n << BigInt(i));
+
 export function hasBit(mask: bigint, i: number): boolean {
-  return ((mask >> BigInt(i)) & 1n) === 1n;
+  const b = BIT_VALUES[i];
+  return b !== undefined ? (mask & b) !== 0n : ((mask >> BigInt(i)) & 1n) === 1n;
 }
 
 export function isSubset(a: bigint, b: bigint): boolean {
