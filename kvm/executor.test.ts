@@ -71,7 +71,7 @@ describe('executor under ASan/UBSan', () => {
 
       const hdr = (magic: number, version: number, op: number, count: number, extra = new Uint8Array(0)): Uint8Array => {
         const b = new Uint8Array(16 + extra.length);
-        const v = new DataView(b.buffer);
+        const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
         v.setUint32(0, magic, true);
         v.setUint16(4, version, true);
         v.setUint16(6, op, true);
@@ -136,7 +136,7 @@ describe('executor under ASan/UBSan', () => {
 
       // A frame length beyond the maximum cannot be resynchronised: error reply, then exit 3.
       const huge = new Uint8Array(4);
-      new DataView(huge.buffer).setUint32(0, 0xfffffff0, true);
+      new DataView(huge.buffer, huge.byteOffset, huge.byteLength).setUint32(0, 0xfffffff0, true);
       expect(statusOf(await ex.__rawRequest(huge))).toBe('BAD_FRAME');
       await new Promise((r) => setTimeout(r, 200));
       expect(ex.pid).toBeUndefined();

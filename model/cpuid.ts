@@ -20,19 +20,11 @@ export function findCpuid(entries: readonly CpuidEntry[], leaf: number, subleaf 
   return undefined;
 }
 
-// A table set on a vCPU is frozen (vcpu.ts setCpuid), so its XCR0 can be remembered: the
-// patch's helper asks for it on every KVM_SET_XSAVE.
-const xcr0OfFrozenTable = new WeakMap<readonly CpuidEntry[], bigint>();
-
 /** CPUID(0xD,0) EDX:EAX, the XCR0 bits the vCPU's CPUID advertises; 0 when the leaf is absent. */
 export function cpuidXcr0(entries: readonly CpuidEntry[] | null): bigint {
   if (!entries) return 0n;
-  const known = xcr0OfFrozenTable.get(entries);
-  if (known !== undefined) return known;
   const e = findCpuid(entries, 0xd, 0);
-  const xcr0 = e ? BigInt(e.eax >>> 0) | (BigInt(e.edx >>> 0) << 32n) : 0n;
-  if (Object.isFrozen(entries)) xcr0OfFrozenTable.set(entries, xcr0);
-  return xcr0;
+  return e ? BigInt(e.eax >>> 0) | (BigInt(e.edx >>> 0) << 32n) : 0n;
 }
 
 /**

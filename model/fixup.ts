@@ -2,10 +2,10 @@
 // fixup: the Proxmox patch "kvm: xsave set: mask-out PKRU bit in xfeatures if vCPU has no
 // support" (pve-kernel 1559d22f3510, variants A/B/C identical in effect; kernel-semantics.md §6).
 import { BIGINT_OPS, pveMaskLogic } from './bitLogic';
-import { CpuidEntry, guestSupportedXcr0 } from './cpuid';
+import type { CpuidEntry } from './cpuid';
 import { OFF } from './layout';
 import { readU64, writeU64 } from './region';
-import type { Vcpu } from './vcpu';
+import { Vcpu, cpuidGuestSupportedXcr0 } from './vcpu';
 
 export interface FixupContext {
   /** the vCPU's CPUID entries, as set with KVM_SET_CPUID2 */
@@ -74,7 +74,7 @@ class IoctlFixupContext implements FixupContext {
 
   constructor(vcpu: Vcpu) {
     this.#vcpu = vcpu;
-    this.guestSupportedXcr0 = guestSupportedXcr0(vcpu.cpuid, vcpu.supportedXcr0);
+    this.guestSupportedXcr0 = cpuidGuestSupportedXcr0(vcpu);
     this.hostSupportedXcr0 = vcpu.supportedXcr0;
     this.xcr0 = vcpu.xcr0;
     this.confidential = vcpu.confidential;

@@ -61,11 +61,9 @@ export function migrate(spec: MigrationSpec, plugin?: Fixup): MigrationResult {
   const restore = qemuRestore(dst, saved.env, fixup);
   const fixupFired = restore.xsave?.fixupFired ?? false;
   const sourceView = guestView(src);
-  const base = { leaked, fixupFired, savedXstateBv: saved.env.xstateBv, sourceGuestSupportedXcr0: sourceGsx, restore, sourceView };
-  if (restore.failed) {
-    return { ...base, outcome: spec.vmm.policy === 'abort' ? 'aborted' : 'incomplete', targetView: guestView(restore.vcpu), diff: [] };
-  }
   const targetView = guestView(restore.vcpu);
-  const diff = diffViews(sourceView, targetView);
-  return { ...base, outcome: diff.length === 0 ? 'intact' : 'lost', targetView, diff };
+  // A failed restore is aborted or resumed incomplete by QEMU's policy: no diff is taken then.
+  const diff = restore.failed ? [] : diffViews(sourceView, targetView);
+  const outcome: Outcome = restore.failed ? (spec.vmm.policy === 'abort' ? 'aborted' : 'incomplete') : diff.length === 0 ? 'intact' : 'lost';
+  return { outcome, leaked, fixupFired, savedXstateBv: saved.env.xstateBv, sourceGuestSupportedXcr0: sourceGsx, restore, sourceView, targetView, diff };
 }

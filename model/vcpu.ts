@@ -2,7 +2,7 @@
 // fpstate is held as a standard-format image in the host's layout (a simplification of the
 // kernel's compacted buffer): bytes of components whose XSTATE_BV bit is clear are stale and
 // never guest-visible, as in the kernel.
-import { CpuidEntry, cpuidXcr0, findCpuid, guestSupportedXcr0 } from './cpuid';
+import { CpuidEntry, cpuidXcr0, findCpuid } from './cpuid';
 import { Host } from './hosts';
 import { KernelVariant } from './kernels';
 import { OFF, XSAVE_REGION_SIZE, standardSize } from './layout';
@@ -26,6 +26,11 @@ export interface Vcpu {
    * copy (fixup.ts).
    */
   cpuid: readonly Readonly<CpuidEntry>[] | null;
+  /**
+   * CPUID(0xD,0) EDX:EAX of `cpuid` (0 when the leaf is absent or CPUID was never set), taken
+   * when the table is set: the patch's helper needs it on every KVM_SET_XSAVE.
+   */
+  cpuidXcr0: bigint;
   /** vcpu->arch.guest_supported_xcr0, as this kernel derives it */
   guestSupportedXcr0: bigint;
   /** guest fpstate->user_xfeatures (0 on 5.15, where the concept does not exist) */
@@ -58,6 +63,7 @@ export function createVcpu(kernel: KernelVariant, host: Host, opts: { confidenti
     host,
     supportedXcr0: kvmSupportedXcr0(kernel, host),
     cpuid: null,
+    cpuidXcr0: 0n,
     guestSupportedXcr0: 0n,
     userXfeatures: 0n,
     xcr0: XCR0_RESET,
@@ -69,6 +75,15 @@ export function createVcpu(kernel: KernelVariant, host: Host, opts: { confidenti
   };
   deriveFromCpuid(vcpu);
   return vcpu;
+}
+
+/**
+ * Guest-supported XCR0 as upstream KVM and the Proxmox patch's helper compute it from the vCPU's
+ * CPUID: CPUID(0xD,0) EDX:EAX ∩ KVM's supported XCR0 (cpuid.ts guestSupportedXcr0, on the
+ * value kept at KVM_SET_CPUID2).
+ */
+export function cpuidGuestSupportedXcr0(vcpu: Vcpu): bigint {
+  return vcpu.cpuidXcr0 & vcpu.supportedXcr0;
 }
 
 /** Why KVM_SET_CPUID2 refuses a table (the errno it returns). */
@@ -100,6 +115,7 @@ export function setCpuid(vcpu: Vcpu, entries: CpuidEntry[]): void {
   // Entries copied field by field: a spread copy is several times slower, and this runs for
   // every generated case. (Freezing each entry cost ~20 µs a table; only the array is frozen.)
   vcpu.cpuid = Object.freeze(entries.map((e) => ({ leaf: e.leaf, subleaf: e.subleaf, eax: e.eax, ebx: e.ebx, ecx: e.ecx, edx: e.edx })));
+  vcpu.cpuidXcr0 = cpuidXcr0(vcpu.cpuid);
   deriveFromCpuid(vcpu);
 }
 
@@ -115,7 +131,7 @@ function pvmGuestSupported(entries: Vcpu['cpuid'], sx: bigint): bigint {
 function deriveFromCpuid(vcpu: Vcpu): void {
   const { kernel, host } = vcpu;
   const sx = vcpu.supportedXcr0;
-  vcpu.guestSupportedXcr0 = kernel.gsx === 'host-after-cpuid' ? pvmGuestSupported(vcpu.cpuid, sx) : guestSupportedXcr0(vcpu.cpuid, sx);
+  vcpu.guestSupportedXcr0 = kernel.gsx === 'host-after-cpuid' ? pvmGuestSupported(vcpu.cpuid, sx) : cpuidGuestSupportedXcr0(vcpu);
   const gsx = vcpu.guestSupportedXcr0;
   // A guest given AMX gets its fpstate reallocated (fpu_enable_guest_xfd_features), which adds
   // XTILE_DATA to user_xfeatures and grows uabi_size past 4096 (KVM_CAP_XSAVE2, 5.17+).

@@ -97,6 +97,13 @@ export interface RestoreResult {
   xsave: SetXsaveResult | null;
 }
 
+/** A step's result; `detail` only when the step failed with a reason. */
+function stepResult(step: RestoreStep, rc: 0 | 'EINVAL', reason: string | null): StepResult {
+  const r: StepResult = { step, rc };
+  if (reason) r.detail = reason;
+  return r;
+}
+
 /**
  * Put the migrated state into `target` in QEMU's order. Each step returns early on error, so
  * the steps after a failure are never run (the register state they carry stays at reset).
@@ -114,11 +121,11 @@ export function qemuRestore(target: Vcpu, env: QemuEnv, fixup: Fixup | null): Re
     if (step === 'xsave') {
       xsave = setXsave(vcpu, qemuBuildRegion(env, vcpu), fixup);
       vcpu = xsave.vcpu;
-      steps.push({ step, rc: xsave.rc, ...(xsave.reason ? { detail: xsave.reason } : {}) });
+      steps.push(stepResult(step, xsave.rc, xsave.reason));
       if (xsave.rc !== 0) failed = step;
     } else if (step === 'xcrs') {
       const r = setXcrs(vcpu, env.xcr0);
-      steps.push({ step, rc: r.rc, ...(r.reason ? { detail: r.reason } : {}) });
+      steps.push(stepResult(step, r.rc, r.reason));
       if (r.rc !== 0) failed = step;
     } else {
       steps.push({ step, rc: 0 }); // not modelled: these carry no XSAVE state and cannot fail here

@@ -63,7 +63,7 @@ describeKvm('leaked states on the running machine', () => {
 
   it('builds leaked states: every saved buffer carries the PKRU bit, which this host does not support', () => {
     expect(leaked.length).toBeGreaterThanOrEqual(30);
-    for (const l of leaked) expect(new DataView(l.region.buffer).getBigUint64(512, true) & MASK.PKRU).toBe(MASK.PKRU);
+    for (const l of leaked) expect(new DataView(l.region.buffer, l.region.byteOffset, l.region.byteLength).getBigUint64(512, true) & MASK.PKRU).toBe(MASK.PKRU);
     expect(cal.host.xcr0 & MASK.PKRU).toBe(0n);
   });
 
@@ -72,7 +72,7 @@ describeKvm('leaked states on the running machine', () => {
     expect(r.outcomes.filter((o) => o.status !== 'agree').map((o) => `${leaked[o.index]!.what}: ${JSON.stringify(o.disagreements)}`)).toEqual([]);
     for (const o of r.outcomes) {
       expect(o.real!.steps[1]!.errno).toBe(22);
-      expect(new DataView(o.real!.steps[2]!.xsave!.buffer).getBigUint64(512, true)).toBe(0n);
+      expect(new DataView(o.real!.steps[2]!.xsave!.buffer, o.real!.steps[2]!.xsave!.byteOffset, o.real!.steps[2]!.xsave!.byteLength).getBigUint64(512, true)).toBe(0n);
     }
   });
 
@@ -82,7 +82,7 @@ describeKvm('leaked states on the running machine', () => {
     r.outcomes.forEach((o) => {
       expect(r.predictions[o.index]!.steps[1]!.fixupFired).toBe(true);
       expect(o.real!.steps[1]!.errno).toBe(0);
-      const got = new DataView(o.real!.steps[2]!.xsave!.buffer).getBigUint64(512, true);
+      const got = new DataView(o.real!.steps[2]!.xsave!.buffer, o.real!.steps[2]!.xsave!.byteOffset, o.real!.steps[2]!.xsave!.byteLength).getBigUint64(512, true);
       expect(got & MASK.PKRU).toBe(0n);
     });
   });

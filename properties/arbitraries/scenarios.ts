@@ -16,6 +16,7 @@ import {
   createVcpu,
   customHost,
   guestSupportedXcr0,
+  cpuidGuestSupportedXcr0,
   isLeaky,
   kvmSupportedXcr0,
   parseQemu,
@@ -152,7 +153,7 @@ export function buildIoctl(s: IoctlScenario): BuiltIoctl {
   // repairXcr0 uses the CPUID-derived set; the PVM variant accepts more, never less.
   const xcr0 = repairXcr0(s.xcr0Candidate, vcpu.guestSupportedXcr0);
   if (xcr0 !== vcpu.xcr0) setXcrs(vcpu, xcr0);
-  const guestSupported = guestSupportedXcr0(vcpu.cpuid, vcpu.supportedXcr0);
+  const guestSupported = cpuidGuestSupportedXcr0(vcpu);
   const region = allocBytes(vcpu.uabiSize); // every byte is written below
   fillBytes(region, s.fill);
   const xstateBv = xstateBvFor(s.bvKind, s.bvBits, guestSupported);
