@@ -34,7 +34,7 @@ const U64 = (1n << 64n) - 1n;
 /** The concrete implementation: what the model executes. */
 export const BIGINT_OPS: BitOps<bigint, boolean> = {
   name: 'bigint',
-  const: (n) => n & U64,
+  const: (n) => (n >= 0n && n <= U64 ? n : n & U64), // constants are already 64-bit: no new BigInt
   and: (a, b) => a & b,
   or: (a, b) => a | b,
   xor: (a, b) => a ^ b,
@@ -101,13 +101,15 @@ export function fieldsEqual<V, B>(o: BitOps<V, B>, a: XsaveFields<V, B>, b: Xsav
 
 // ---- the Proxmox patch ---------------------------------------------------------------------
 
+const ALL_BUT_PKRU = ~MASK.PKRU & U64;
+
 /**
  * The patch's decision (kernel-semantics.md §6): when the CPUID-derived guest-supported XCR0
  * lacks PKRU, bit 9 of XSTATE_BV is cleared; otherwise XSTATE_BV is left as it is.
  */
 export function pveMaskLogic<V, B>(o: BitOps<V, B>, guestSupported: V, xstateBv: V): V {
   const pkru = o.const(MASK.PKRU);
-  return o.ite(o.isZero(o.and(guestSupported, pkru)), o.and(xstateBv, o.not(pkru)), xstateBv);
+  return o.ite(o.isZero(o.and(guestSupported, pkru)), o.and(xstateBv, o.const(ALL_BUT_PKRU)), xstateBv);
 }
 
 /** The patch as a fixup over values: only XSTATE_BV can change. */

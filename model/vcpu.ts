@@ -2,7 +2,7 @@
 // fpstate is held as a standard-format image in the host's layout (a simplification of the
 // kernel's compacted buffer): bytes of components whose XSTATE_BV bit is clear are stale and
 // never guest-visible, as in the kernel.
-import { CpuidEntry, cpuidXcr0, findCpuid } from './cpuid';
+import { CpuidEntry, cpuidXcr0, findCpuid, guestSupportedXcr0 } from './cpuid';
 import { Host } from './hosts';
 import { KernelVariant } from './kernels';
 import { OFF, XSAVE_REGION_SIZE, standardSize } from './layout';
@@ -128,10 +128,15 @@ function pvmGuestSupported(entries: Vcpu['cpuid'], sx: bigint): bigint {
   return findCpuid(entries, 1) || findCpuid(entries, 0xd, 0) ? sx : 0n;
 }
 
+/** vcpu->arch.guest_supported_xcr0 as `kernel` derives it from a CPUID table (null: never set). */
+export function derivedGuestSupportedXcr0(kernel: KernelVariant, supportedXcr0: bigint, entries: readonly CpuidEntry[] | null): bigint {
+  return kernel.gsx === 'host-after-cpuid' ? pvmGuestSupported(entries, supportedXcr0) : guestSupportedXcr0(entries, supportedXcr0);
+}
+
 function deriveFromCpuid(vcpu: Vcpu): void {
   const { kernel, host } = vcpu;
   const sx = vcpu.supportedXcr0;
-  vcpu.guestSupportedXcr0 = kernel.gsx === 'host-after-cpuid' ? pvmGuestSupported(vcpu.cpuid, sx) : cpuidGuestSupportedXcr0(vcpu);
+  vcpu.guestSupportedXcr0 = derivedGuestSupportedXcr0(kernel, sx, vcpu.cpuid);
   const gsx = vcpu.guestSupportedXcr0;
   // A guest given AMX gets its fpstate reallocated (fpu_enable_guest_xfd_features), which adds
   // XTILE_DATA to user_xfeatures and grows uabi_size past 4096 (KVM_CAP_XSAVE2, 5.17+).

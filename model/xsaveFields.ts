@@ -7,7 +7,7 @@ import type { FixupContext, FixupFn } from './fixup';
 import { OFF } from './layout';
 import { allZero, readU32, readU64, writeU32, writeU64 } from './region';
 
-/** The fields of `region` as it is when each is read. */
+/** The fields of `region` as it is when each is first read (XSTATE_BV is then remembered). */
 export function regionFields(region: Uint8Array): XsaveFields<bigint, boolean> {
   return new RegionFields(region);
 }
@@ -15,9 +15,11 @@ export function regionFields(region: Uint8Array): XsaveFields<bigint, boolean> {
 // A class rather than an object literal with getters: SET builds one per ioctl, and literals
 // with accessors are several times slower to create.
 class RegionFields implements XsaveFields<bigint, boolean> {
+  // XSTATE_BV is read by three of SET's checks; the others once at most.
+  #xstateBv: bigint | null = null;
   constructor(private readonly region: Uint8Array) {}
   get xstateBv(): bigint {
-    return readU64(this.region, OFF.XSTATE_BV);
+    return (this.#xstateBv ??= readU64(this.region, OFF.XSTATE_BV));
   }
   get xcompBv(): bigint {
     return readU64(this.region, OFF.XCOMP_BV);
