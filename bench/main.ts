@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../harness/files';
-import { benchFullPath, benchProperties, benchReplay10k } from './model';
+import { benchModelInProcesses, benchReplay10k } from './model';
+import { median } from './stats';
 
 interface Goal {
   name: string;
@@ -41,19 +42,28 @@ function kvmSection(): Goal[] {
 const SECTIONS: Record<string, Section> = {
   kvm: kvmSection,
   model: () => {
-    const fp = benchFullPath();
-    const props = benchProperties();
+    const samples = benchModelInProcesses(5);
+    const fp = median(samples.fullPath);
+    const props = Object.fromEntries(Object.entries(samples.properties).map(([k, v]) => [k, median(v)]));
     const slowest = Math.min(...Object.values(props));
+    const fmt = (xs: number[]): string => xs.map((x) => Math.round(x / 1000)).join('/') + 'k';
     const replay = benchReplay10k();
     return [
-      { name: 'model full path (fixup + SET validation + state), 4 KiB buffers', value: Math.round(fp), unit: '/s/core', goal: '≥ 1,000,000', met: fp >= 1e6 },
       {
-        name: 'property cases through fast-check, generation included (slowest property)',
+        name: 'model full path (fixup + SET validation + state), 4 KiB buffers (median of 5 processes)',
+        value: Math.round(fp),
+        unit: '/s/core',
+        goal: '≥ 1,000,000',
+        met: fp >= 1e6,
+        note: `per process: ${fmt(samples.fullPath)}`,
+      },
+      {
+        name: 'property cases through fast-check, generation included (slowest property, median of 5 processes)',
         value: Math.round(slowest),
         unit: '/s/core',
         goal: '≥ 50,000',
         met: slowest >= 5e4,
-        note: Object.entries(props).map(([k, v]) => `${k} ${Math.round(v)}`).join(', '),
+        note: Object.entries(props).map(([k, v]) => `${k} ${Math.round(v)} (${fmt(samples.properties[k]!)})`).join(', '),
       },
       { name: 'replay of 10,000 corpus cases', value: Number(replay.toFixed(2)), unit: 's', goal: '< 5', met: replay < 5 },
     ];

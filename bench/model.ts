@@ -1,4 +1,5 @@
 // Model and property throughput on one core, and corpus replay time.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -36,6 +37,32 @@ export function benchProperties(): Record<string, number> {
     out[p.id] = ratePerSecond(N, () => void runProperty(p, PVE_FIXUP, { seed: seed++, numRuns: N, coverage: false }), 3).median;
   }
   return out;
+}
+
+export interface ProcessSamples {
+  fullPath: number[];
+  properties: Record<string, number[]>;
+}
+
+/**
+ * The full path and the property rates measured in `processes` fresh Node processes, one after
+ * the other. A process's figure varies by ±15% from one process to the next on this machine
+ * (JIT and heap layout), more than within a process, so the bench takes the median over
+ * processes and shows every sample.
+ */
+export function benchModelInProcesses(processes = 5): ProcessSamples {
+  const out: ProcessSamples = { fullPath: [], properties: {} };
+  for (let i = 0; i < processes; i++) {
+    const json = execFileSync(process.execPath, [__filename, '--model-child'], { encoding: 'utf8', timeout: 600_000 });
+    const r = JSON.parse(json) as { fullPath: number; properties: Record<string, number> };
+    out.fullPath.push(r.fullPath);
+    for (const [k, v] of Object.entries(r.properties)) (out.properties[k] ??= []).push(v);
+  }
+  return out;
+}
+
+if (require.main === module && process.argv.includes('--model-child')) {
+  process.stdout.write(JSON.stringify({ fullPath: benchFullPath(), properties: benchProperties() }));
 }
 
 /** Replay of 10,000 cases: the committed corpus copied under fresh ids until there are 10,000 files. */
