@@ -45,6 +45,17 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  console.log(values.json ? JSON.stringify(m, null, 2) : formatKillMatrix(m));
+  // The JSON is committed as reports/kill-matrix.json: say when and at which commit it was made.
+  console.log(values.json ? JSON.stringify({ recordedAt: new Date().toISOString(), commit: headCommit(), ...m }, null, 2) : formatKillMatrix(m));
   return m.summary.ok ? EXIT.OK : EXIT.FAILED;
+}
+
+/** The checked-out commit (with "+dirty" when the tree has changes), or null outside git. */
+function headCommit(): string | null {
+  try {
+    const run = (args: string[]): string => require('node:child_process').execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return run(['rev-parse', 'HEAD']) + (run(['status', '--porcelain', '--untracked-files=no']) ? '+dirty' : '');
+  } catch {
+    return null;
+  }
 }
