@@ -50,11 +50,11 @@ export async function run(argv: string[]): Promise<number> {
   return m.summary.ok ? EXIT.OK : EXIT.FAILED;
 }
 
-/** The checked-out commit (with "+dirty" when the tree has changes), or null outside git. */
+/** The checked-out commit ("+dirty" when model/, properties/ or mutants/ have changes), or null outside git. */
 function headCommit(): string | null {
   try {
     const run = (args: string[]): string => require('node:child_process').execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return run(['rev-parse', 'HEAD']) + (run(['status', '--porcelain', '--untracked-files=no']) ? '+dirty' : '');
+    return run(['rev-parse', 'HEAD']) + (run(['status', '--porcelain', '--untracked-files=no', '--', 'model', 'properties', 'mutants']) ? '+dirty' : '');
   } catch {
     return null;
   }
