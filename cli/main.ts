@@ -64,6 +64,13 @@ if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
+      // The command is done. If something still holds the event loop (once seen: `review`
+      // idled ~10 minutes after writing its files on a loaded machine, most likely z3's worker
+      // threads), leave anyway; the timer itself does not keep the process alive.
+      setTimeout(() => {
+        console.error(`xsave-harness ${process.argv[2] ?? ''}: finished, but the process did not exit by itself within 10 s; exiting`);
+        process.exit(code);
+      }, 10_000).unref();
     },
     (e) => {
       console.error(`xsave-harness: internal error: ${(e as Error).stack ?? e}`);
