@@ -155,7 +155,8 @@ export function killMatrixSectionFrom(source: string, raw: unknown, catalogue: M
     error: null,
     seed: typeof k.seed === 'number' ? k.seed : null,
     secondsPerMutant: typeof k.secondsPerMutant === 'number' ? k.secondsPerMutant : null,
-    recordedAt: str(k.recordedAt) ?? str(k.date),
+    // the day only: the commit says exactly what was measured, and the review holds no clock times
+    recordedAt: (str(k.recordedAt) ?? str(k.date))?.slice(0, 10) ?? null,
     recordedCommit: str(k.commit),
     properties,
     catalogue: names,
