@@ -105,9 +105,10 @@ export function setXsave(input: Vcpu, region: Uint8Array, fixup: Fixup | null, o
     }
     if (kbuf.length !== size) throw new Error(`fixup '${fixup.name}' changed the region's length`);
     fixupFired = !bytesEqual(kbuf, before); // kbuf first: a Buffer, compared without wrapping
-    edited ||= fixupFired;
   }
-  const kernelCopy = opts.keepKernelCopy ? kbuf.slice() : null;
+  // new Uint8Array(kbuf), not kbuf.slice(): kbuf is a Buffer, whose slice() is a view of the
+  // reused scratch (found by Stryker: the returned copy changed with the next call).
+  const kernelCopy = opts.keepKernelCopy ? new Uint8Array(kbuf) : null;
 
   const reason = kernel.set === 'load-5.15' ? validate515(input, kbuf) : validateFpuUabi(input, kbuf);
   if (reason) return result('EINVAL', reason, input, fixupFired, false, kernelCopy);
