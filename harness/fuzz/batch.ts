@@ -6,7 +6,7 @@ import { Fixup, MASK, setXsave } from '../../model';
 import { IoctlScenario, LeakScenario, buildIoctl } from '../../properties/arbitraries/scenarios';
 import { P1, P2, P3, P4, P5, PropertyDef, PropertyFailure, PropertyId, RoundTripScenario, leakSpec, runProperty } from '../../properties/properties';
 import { counterexampleCase } from '../../cli/commands/check';
-import { Counts, IoctlCoverage, bump, emptyIoctl } from './coverage';
+import { Counts, Coverage, IoctlCoverage, addCounts, bump, emptyIoctl } from './coverage';
 
 export const PROPERTIES: Record<PropertyId, PropertyDef<unknown>> = { P1, P2, P3, P4, P5 } as unknown as Record<PropertyId, PropertyDef<unknown>>;
 
@@ -141,4 +141,22 @@ export function findingOf(p: PropertyDef<unknown>, fixup: Fixup, seed: number, n
     caseError,
     counterexample,
   };
+}
+
+/** Add one batch's counts to a coverage total (the fuzz workers and the review both do this). */
+export function addBatch(into: Coverage, r: BatchResult): void {
+  const p = into.byProperty[r.property];
+  into.cases += r.cases;
+  into.batches++;
+  p.cases += r.cases;
+  p.batches++;
+  addCounts(p.classes, r.classes);
+  addCounts(p.extra, r.extra);
+  if (r.ioctl) {
+    into.ioctl.cases += r.ioctl.cases;
+    into.ioctl.valid += r.ioctl.valid;
+    into.ioctl.leaked += r.ioctl.leaked;
+    into.ioctl.other += r.ioctl.other;
+    into.ioctl.rejected += r.ioctl.rejected;
+  }
 }

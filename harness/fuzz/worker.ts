@@ -3,8 +3,8 @@
 // terminal's Ctrl-C reaches the whole process group; the parent decides when workers stop).
 import { Fixup } from '../../model';
 import { loadFixup } from '../fixupLoader';
-import { runBatch } from './batch';
-import { Coverage, addCounts, emptyCoverage } from './coverage';
+import { addBatch, runBatch } from './batch';
+import { emptyCoverage } from './coverage';
 import { ParentMessage, StartMessage, WorkerMessage } from './protocol';
 import { BatchSeeds } from './seeds';
 
@@ -14,23 +14,6 @@ let stopping = false;
 
 function send(m: WorkerMessage): void {
   if (process.send && process.connected) process.send(m);
-}
-
-function addBatch(into: Coverage, r: ReturnType<typeof runBatch>): void {
-  const p = into.byProperty[r.property];
-  into.cases += r.cases;
-  into.batches++;
-  p.cases += r.cases;
-  p.batches++;
-  addCounts(p.classes, r.classes);
-  addCounts(p.extra, r.extra);
-  if (r.ioctl) {
-    into.ioctl.cases += r.ioctl.cases;
-    into.ioctl.valid += r.ioctl.valid;
-    into.ioctl.leaked += r.ioctl.leaked;
-    into.ioctl.other += r.ioctl.other;
-    into.ioctl.rejected += r.ioctl.rejected;
-  }
 }
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

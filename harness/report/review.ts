@@ -7,8 +7,8 @@ import { Fixup, PVE_FIXUP } from '../../model';
 import { BROKEN_FIXUPS } from '../../properties/brokenFixups';
 import { runProperty } from '../../properties/properties';
 import { counterexampleCase } from '../../cli/commands/check';
-import { PROPERTIES, RawFinding, runBatch } from '../fuzz/batch';
-import { Coverage, addCounts, emptyCoverage } from '../fuzz/coverage';
+import { PROPERTIES, RawFinding, addBatch, runBatch } from '../fuzz/batch';
+import { Coverage, emptyCoverage } from '../fuzz/coverage';
 import { findingRecord } from '../fuzz/findings';
 import { PROPERTY_IDS } from '../fuzz/seeds';
 import { environment } from './environment';
@@ -60,20 +60,7 @@ export function generateReview(opts: ReviewOptions = {}): Report {
     const rng = seedrandom(`xsave-harness/review/v1/${seed}/${id}`);
     for (let b = 0; b < batches; b++) {
       const r = runBatch(id, fixup, Math.floor(rng() * 2 ** 31), batchRuns);
-      const p = coverage.byProperty[id];
-      coverage.cases += r.cases;
-      coverage.batches++;
-      p.cases += r.cases;
-      p.batches++;
-      addCounts(p.classes, r.classes);
-      addCounts(p.extra, r.extra);
-      if (r.ioctl) {
-        coverage.ioctl.cases += r.ioctl.cases;
-        coverage.ioctl.valid += r.ioctl.valid;
-        coverage.ioctl.leaked += r.ioctl.leaked;
-        coverage.ioctl.other += r.ioctl.other;
-        coverage.ioctl.rejected += r.ioctl.rejected;
-      }
+      addBatch(coverage, r);
       if (r.finding) {
         raw.push(r.finding);
         break; // one counterexample per property is enough for a review
