@@ -35,7 +35,7 @@ import {
 import { ThisMachine, setThisMachine } from '../harness/resolve';
 import { CCase, CStep, Disagreement, compareCase, predictCase, toCaseSpec, unfixed } from './conformance';
 import { XsaveExecutor } from './executor';
-import { Calibration, calibrationFromProbe, cpuidScenarios, cpuidWithLeafD } from './probe';
+import { Calibration, calibrationFromProbe, cpuidScenarios, cpuidWithLeafD, subsets } from './probe';
 import { CaseResult } from './protocol';
 import { makeRegion, readMxcsr, xmmFill } from './region';
 
@@ -113,30 +113,6 @@ export function sameHostShape(a: Host, b: Host): boolean {
 // ------------------------------------------------------------------ the probe suite
 
 const hx = (v: bigint | number): string => '0x' + v.toString(16);
-
-function subsets(mask: bigint): bigint[] {
-  const bits: number[] = [];
-  for (let i = 0; i < 64; i++) if ((mask >> BigInt(i)) & 1n) bits.push(i);
-  if (bits.length > 7) {
-    const out = new Set<bigint>([0n]);
-    let acc = 0n;
-    for (const b of bits) {
-      out.add(1n | (1n << BigInt(b)));
-      acc |= 1n << BigInt(b);
-      out.add(acc);
-    }
-    return [...out];
-  }
-  const out: bigint[] = [];
-  for (let m = 0; m < 1 << bits.length; m++) {
-    let v = 0n;
-    bits.forEach((b, i) => {
-      if (m & (1 << i)) v |= 1n << BigInt(b);
-    });
-    out.push(v);
-  }
-  return out;
-}
 
 export function describeStep(s: CStep): string {
   switch (s.op) {

@@ -270,7 +270,8 @@ export interface BehaviourReport {
 
 const NAMED_XCR0 = [0x0n, 0x1n, 0x2n, 0x3n, 0x5n, 0x7n, 0x1bn, 0x1fn, 0x27n, 0x67n, 0xe3n, 0xe5n, 0xe7n, 0x203n, 0x207n, 0x600e7n];
 
-function subsets(mask: bigint): bigint[] {
+/** XCR0 candidates from `mask`: every subset of its bits, or singles and prefixes past 7 bits. */
+export function subsets(mask: bigint): bigint[] {
   const bits = bitsOf(mask);
   if (bits.length > 7) {
     // Too many for exhaustive enumeration within one case: singles + cumulative prefixes.
