@@ -4,10 +4,11 @@
 // right variant, a `this-calibrated` variant is derived and the differing probes are listed.
 import * as os from 'node:os';
 import { KERNELS, kernelById } from '../model';
-import { getThisMachine, setThisMachine } from '../harness/resolve';
+import { getThisMachine } from '../harness/resolve';
 import { MachineCalibration, calibrateMachine, describeCalibration } from '../kvm/calibration';
 import { XsaveExecutor } from '../kvm/executor';
 import { kvmTestAvailability } from '../kvm/testkit';
+import { withCalibratedExecutor } from './calibratedExecutor';
 
 const avail = kvmTestAvailability('test/kvm-calibration');
 const describeKvm = avail.ok ? describe : describe.skip;
@@ -17,15 +18,10 @@ const onReference = os.release() === REFERENCE_RELEASE;
 describeKvm('calibration of the running kernel', () => {
   let ex: XsaveExecutor;
   let cal: MachineCalibration;
-  const saved = getThisMachine();
-  beforeAll(async () => {
-    ex = new XsaveExecutor();
-    cal = await calibrateMachine(ex);
+  withCalibratedExecutor(async (e, c) => {
+    ex = e;
+    cal = c;
   }, 20_000);
-  afterAll(async () => {
-    setThisMachine(saved);
-    await ex.close();
-  });
 
   it('finds a variant that reproduces every probe step, and installs it as `this`', () => {
     expect(cal.exact).toBe(true);

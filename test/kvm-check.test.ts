@@ -5,13 +5,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { getThisMachine, setThisMachine } from '../harness/resolve';
-import { MachineCalibration, calibrateMachine } from '../kvm/calibration';
+import { MachineCalibration } from '../kvm/calibration';
 import { ConformanceRun, countByClass, runConformance } from '../kvm/conformance';
 import { XsaveExecutor } from '../kvm/executor';
 import { generateCases } from '../kvm/generate';
 import { kvmTestAvailability } from '../kvm/testkit';
 import { EXIT } from '../cli/exitCodes';
 import { leakDemo, run as kvmCheck } from '../cli/commands/kvm-check';
+import { withCalibratedExecutor } from './calibratedExecutor';
 
 const avail = kvmTestAvailability('test/kvm-check');
 const describeKvm = avail.ok ? describe : describe.skip;
@@ -32,20 +33,16 @@ function captureLog(): { lines: string[]; restore: () => void } {
 describeKvm('kvm-check: model vs running kernel', () => {
   let ex: XsaveExecutor;
   let cal: MachineCalibration;
-  const saved = getThisMachine();
   let cases: ReturnType<typeof generateCases>;
   let run: ConformanceRun;
-  beforeAll(async () => {
-    ex = new XsaveExecutor();
-    cal = await calibrateMachine(ex);
+  const saved = getThisMachine(); // the kvm-check command test below restores it itself
+  withCalibratedExecutor(async (e, c) => {
+    ex = e;
+    cal = c;
     const machine = { kernel: cal.kernel, host: cal.host };
     cases = generateCases({ machine, table: cal.table, size: cal.size }, 3000, 20261124);
     run = await runConformance(ex, machine, cases);
   }, 28_000);
-  afterAll(async () => {
-    setThisMachine(saved);
-    await ex.close();
-  });
 
   it('covers every class, several CPUID scenarios and guest runs', () => {
     const classes = countByClass(run.outcomes).map((c) => c.cls);

@@ -8,11 +8,11 @@
 //   the fixup                       → the guest reaches its checkpoint with its state intact.
 // Every guest run is bounded in time; one that never reaches its checkpoint is reported.
 import { DEFAULT_HOST_PKRU, hostByName, kernelById, parseQemu } from '../model';
-import { getThisMachine, setThisMachine } from '../harness/resolve';
-import { MachineCalibration, calibrateMachine } from '../kvm/calibration';
+import { MachineCalibration } from '../kvm/calibration';
 import { XsaveExecutor } from '../kvm/executor';
 import { RealMigration, RealMigrationSpec, runMigrations } from '../kvm/migrationReal';
 import { kvmTestAvailability } from '../kvm/testkit';
+import { withCalibratedExecutor } from './calibratedExecutor';
 
 const avail = kvmTestAvailability('test/kvm-guest');
 const describeKvm = avail.ok ? describe : describe.skip;
@@ -33,20 +33,15 @@ const spec = (model: string, vmm: string, fixup: 'none' | 'pve'): RealMigrationS
 describeKvm('guest runs after a migration to the running machine', () => {
   let ex: XsaveExecutor;
   let cal: MachineCalibration;
-  const saved = getThisMachine();
   const runs = new Map<string, RealMigration>();
   const grid: Array<[string, string, 'none' | 'pve']> = [];
   for (const model of ['qemu64', 'x86-64-v3']) for (const vmm of ['qemu-8.0', 'qemu-8.2']) for (const fixup of ['none', 'pve'] as const) grid.push([model, vmm, fixup]);
-  beforeAll(async () => {
-    ex = new XsaveExecutor();
-    cal = await calibrateMachine(ex);
+  withCalibratedExecutor(async (e, c) => {
+    ex = e;
+    cal = c;
     const res = await runMigrations(ex, { kernel: cal.kernel, host: cal.host }, grid.map(([m, v, f]) => spec(m, v, f)));
     grid.forEach((g, i) => runs.set(g.join('/'), res[i]!));
   }, 20_000);
-  afterAll(async () => {
-    setThisMachine(saved);
-    await ex.close();
-  });
   const get = (k: string): RealMigration => runs.get(k)!;
 
   it('the source saved a leaked state (PKRU bit) and this host has no PKU', () => {

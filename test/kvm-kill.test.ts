@@ -2,12 +2,12 @@
 // an infrastructure error (not as a disagreement), the executor is restarted, the lost chunk is
 // run again and the run continues; the results of the chunks finished before the kill are kept
 // (not rerun). A chunk that fails every retry is reported as lost, not as agreement.
-import { getThisMachine, setThisMachine } from '../harness/resolve';
-import { MachineCalibration, calibrateMachine } from '../kvm/calibration';
+import { MachineCalibration } from '../kvm/calibration';
 import { runConformance } from '../kvm/conformance';
 import { XsaveExecutor } from '../kvm/executor';
 import { generateCases } from '../kvm/generate';
 import { kvmTestAvailability } from '../kvm/testkit';
+import { withCalibratedExecutor } from './calibratedExecutor';
 
 const avail = kvmTestAvailability('test/kvm-kill');
 const describeKvm = avail.ok ? describe : describe.skip;
@@ -15,15 +15,10 @@ const describeKvm = avail.ok ? describe : describe.skip;
 describeKvm('kvm-check survives kill -9 of the executor', () => {
   let ex: XsaveExecutor;
   let cal: MachineCalibration;
-  const saved = getThisMachine();
-  beforeAll(async () => {
-    ex = new XsaveExecutor();
-    cal = await calibrateMachine(ex);
+  withCalibratedExecutor(async (e, c) => {
+    ex = e;
+    cal = c;
   }, 20_000);
-  afterAll(async () => {
-    setThisMachine(saved);
-    await ex.close();
-  });
 
   it('reports an infrastructure error, restarts, keeps earlier results and finishes every case', async () => {
     const machine = { kernel: cal.kernel, host: cal.host };

@@ -5,11 +5,11 @@
 // are accepted, and what KVM_GET_XSAVE / KVM_GET_XCRS read back is what the model predicts.
 // Control: a fixup that does nothing changes nothing.
 import { DEFAULT_HOST_PKRU, Fixup, MASK, PVE_FIXUP, createVcpu, hostByName, kernelById, qemuBuildRegion, qemuSave, resolveCpuModel, setCpuid, sourceVcpu } from '../model';
-import { getThisMachine, setThisMachine } from '../harness/resolve';
-import { MachineCalibration, calibrateMachine } from '../kvm/calibration';
+import { MachineCalibration } from '../kvm/calibration';
 import { CCase, runConformance } from '../kvm/conformance';
 import { XsaveExecutor } from '../kvm/executor';
 import { kvmTestAvailability } from '../kvm/testkit';
+import { withCalibratedExecutor } from './calibratedExecutor';
 
 const avail = kvmTestAvailability('test/kvm-leak');
 const describeKvm = avail.ok ? describe : describe.skip;
@@ -28,11 +28,10 @@ const NOOP: Fixup = { name: 'noop', fn: () => undefined };
 describeKvm('leaked states on the running machine', () => {
   let ex: XsaveExecutor;
   let cal: MachineCalibration;
-  const saved = getThisMachine();
   let leaked: Array<{ what: string; cpuid: ReturnType<typeof resolveCpuModel>; region: Uint8Array }>;
-  beforeAll(async () => {
-    ex = new XsaveExecutor();
-    cal = await calibrateMachine(ex);
+  withCalibratedExecutor(async (e, c) => {
+    ex = e;
+    cal = c;
     leaked = [];
     const src = kernelById('pve-5.15')!;
     for (const hostName of SOURCES) {
@@ -53,10 +52,6 @@ describeKvm('leaked states on the running machine', () => {
       }
     }
   }, 20_000);
-  afterAll(async () => {
-    setThisMachine(saved);
-    await ex.close();
-  });
 
   const cases = (fixup: boolean): CCase[] =>
     leaked.map((l) => ({ cls: fixup ? 'leaked/fixup' : 'leaked/no-fixup', cpuid: l.cpuid, steps: [{ op: 'setCpuid2' }, { op: 'setXsave', region: l.region }, { op: 'getXsave' }, { op: 'getXcrs' }], fixup, what: l.what }));

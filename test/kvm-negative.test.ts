@@ -7,14 +7,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { replayPaths } from '../harness/replay';
-import { ThisMachine, getThisMachine, setThisMachine } from '../harness/resolve';
-import { MachineCalibration, calibrateMachine } from '../kvm/calibration';
+import { ThisMachine, setThisMachine } from '../harness/resolve';
+import { MachineCalibration } from '../kvm/calibration';
 import { ConformanceRun, countByClass, runConformance } from '../kvm/conformance';
 import { XsaveExecutor } from '../kvm/executor';
 import { foundCase, writeFoundCase } from '../kvm/foundCase';
 import { generateCases } from '../kvm/generate';
 import { replayKvmPaths } from '../kvm/replayKvm';
 import { kvmTestAvailability } from '../kvm/testkit';
+import { withCalibratedExecutor } from './calibratedExecutor';
 
 const avail = kvmTestAvailability('test/kvm-negative');
 const describeKvm = avail.ok ? describe : describe.skip;
@@ -23,18 +24,13 @@ describeKvm('kvm-check negative controls', () => {
   let ex: XsaveExecutor;
   let cal: MachineCalibration;
   let right: ThisMachine;
-  const saved = getThisMachine();
   let cases: ReturnType<typeof generateCases>;
-  beforeAll(async () => {
-    ex = new XsaveExecutor();
-    cal = await calibrateMachine(ex);
+  withCalibratedExecutor(async (e, c) => {
+    ex = e;
+    cal = c;
     right = { kernel: cal.kernel, host: cal.host };
     cases = generateCases({ machine: right, table: cal.table, size: cal.size }, 1200, 77);
   }, 20_000);
-  afterAll(async () => {
-    setThisMachine(saved);
-    await ex.close();
-  });
 
   const disagreeing = (r: ConformanceRun) => r.outcomes.filter((o) => o.status === 'disagree');
 

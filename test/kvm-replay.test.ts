@@ -6,13 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { IoctlCase, MigrationCase, parseCaseText } from '../harness/caseFormat';
 import { formatResult, replayPaths } from '../harness/replay';
-import { getThisMachine, setThisMachine } from '../harness/resolve';
-import { MachineCalibration, calibrateMachine } from '../kvm/calibration';
+import { MachineCalibration } from '../kvm/calibration';
 import { XsaveExecutor } from '../kvm/executor';
 import { replayKvmPaths } from '../kvm/replayKvm';
 import { kvmTestAvailability } from '../kvm/testkit';
 import { EXIT } from '../cli/exitCodes';
 import { run as replay } from '../cli/commands/replay';
+import { withCalibratedExecutor } from './calibratedExecutor';
 
 const DIR = path.resolve(__dirname, '..', 'corpus', 'real-kvm');
 const FILES = fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).map((f) => path.join(DIR, f));
@@ -52,15 +52,10 @@ const describeKvm = avail.ok ? describe : describe.skip;
 describeKvm('replay --backend kvm', () => {
   let ex: XsaveExecutor;
   let cal: MachineCalibration;
-  const saved = getThisMachine();
-  beforeAll(async () => {
-    ex = new XsaveExecutor();
-    cal = await calibrateMachine(ex);
+  withCalibratedExecutor(async (e, c) => {
+    ex = e;
+    cal = c;
   }, 20_000);
-  afterAll(async () => {
-    setThisMachine(saved);
-    await ex.close();
-  });
 
   it('every corpus/real-kvm case passes against the running kernel', async () => {
     const s = await replayKvmPaths(ex, [DIR], cal);
