@@ -5,16 +5,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { median } from './stats';
-
-interface Goal {
-  name: string;
-  value: number | null;
-  unit: string;
-  goal: string;
-  met: boolean | null;
-  note?: string;
-}
+import { Goal, median } from './stats';
 
 const SECONDS = 15;
 const PAIRS = 3;

@@ -7,16 +7,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../harness/files';
 import { benchModelInProcesses, benchReplay10k } from './model';
-import { median } from './stats';
-
-interface Goal {
-  name: string;
-  value: number | null;
-  unit: string;
-  goal: string;
-  met: boolean | null;
-  note?: string;
-}
+import { Goal, median } from './stats';
 
 type Section = () => Promise<Goal[]> | Goal[];
 

@@ -3,16 +3,7 @@
 // seeds per mutant; the note gives the same for the mutant's expected killer alone.
 // Argued-equivalent mutants are not killable and are left out.
 import { killMatrix } from '../mutants/killMatrix';
-import { median } from './stats';
-
-interface Goal {
-  name: string;
-  value: number | null;
-  unit: string;
-  goal: string;
-  met: boolean | null;
-  note?: string;
-}
+import { Goal, median } from './stats';
 
 const SEEDS = [1, 2, 3];
 

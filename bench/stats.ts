@@ -1,4 +1,15 @@
 // Timing helpers for benchmarks only (never used by pass/fail tests).
+
+/** One row of the bench table and of bench.json: a measured figure against its goal. */
+export interface Goal {
+  name: string;
+  value: number | null;
+  unit: string;
+  goal: string;
+  met: boolean | null;
+  note?: string;
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
