@@ -139,8 +139,9 @@ function deriveFromCpuid(vcpu: Vcpu): void {
   vcpu.guestSupportedXcr0 = derivedGuestSupportedXcr0(kernel, sx, vcpu.cpuid);
   const gsx = vcpu.guestSupportedXcr0;
   // A guest given AMX gets its fpstate reallocated (fpu_enable_guest_xfd_features), which adds
-  // XTILE_DATA to user_xfeatures and grows uabi_size past 4096 (KVM_CAP_XSAVE2, 5.17+).
-  const amx = kernel.xsave2 && (gsx & MASK.XTILE_DATA) !== 0n;
+  // XTILE_DATA to user_xfeatures and grows uabi_size past 4096 (KVM_CAP_XSAVE2, 5.17+). Nothing
+  // shrinks it again (kernel-semantics.md §3.1), so a later table without AMX keeps both.
+  const amx = kernel.xsave2 && ((gsx & MASK.XTILE_DATA) !== 0n || vcpu.uabiSize > XSAVE_REGION_SIZE);
   const hostDefault = (host.xcr0 & USER_MASK & ~MASK.XTILE_DATA) | (amx ? MASK.XTILE_DATA : 0n);
   switch (kernel.userXfeatures) {
     case 'none':
