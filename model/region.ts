@@ -89,6 +89,3 @@ export function toHex(b: Uint8Array): string {
   return asBuffer(b).toString('hex');
 }
 
-export function fromHex(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s, 'hex'));
-}
