@@ -1,7 +1,8 @@
 // Host catalogue: the host's XCR0 (user features the host kernel enables) and its layout.
 // KVM's supported XCR0 on a host is hostXcr0 ∩ the kernel's KVM_SUPPORTED_XCR0
 // (kernel-semantics.md §2.1). Figures from cpu-data.md §2.
-import { AMD_LAYOUT, INTEL_LAYOUT, Layout, Vendor, ZEN2_LAYOUT, layoutFor } from './layout';
+import { AMD_LAYOUT, INTEL_LAYOUT, Layout, Vendor, ZEN2_LAYOUT, layoutFor, slotOf } from './layout';
+import { bitsOf } from './xfeatures';
 
 export interface Host {
   name: string;
@@ -46,7 +47,20 @@ export function hostByName(name: string): Host | undefined {
   return Object.prototype.hasOwnProperty.call(HOSTS, name) ? HOSTS[name] : undefined;
 }
 
+/**
+ * XCR0 components of `supportedXcr0` the vendor's layout has no save area for. A real host enables
+ * only components its CPUID.0xD enumerates (SDM Vol. 1 §13.2), so such a host cannot exist: MPX or
+ * AMX on the AMD layout, for instance.
+ */
+export function componentsWithoutArea(supportedXcr0: bigint, vendor: Vendor): number[] {
+  const layout = layoutFor(vendor);
+  return bitsOf(supportedXcr0).filter((i) => slotOf(layout, i) === undefined);
+}
+
+/** A host given by its supported XCR0 and vendor; throws when the vendor's layout cannot hold it. */
 export function customHost(supportedXcr0: bigint, vendor: Vendor): Host {
+  const missing = componentsWithoutArea(supportedXcr0, vendor);
+  if (missing.length) throw new RangeError(`custom host 0x${supportedXcr0.toString(16)}: XCR0 bit${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ha${missing.length > 1 ? 've' : 's'} no save area in the ${vendor} layout`);
   return {
     name: `custom-${vendor}-0x${supportedXcr0.toString(16)}`,
     vendor,

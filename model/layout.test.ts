@@ -8,6 +8,9 @@ import {
   INTEL_LAYOUT,
   Layout,
   XFEATURE,
+  MASK,
+  componentsWithoutArea,
+  customHost,
   kernelById,
   layoutFor,
   resolveCpuModel,
@@ -64,5 +67,18 @@ describe('standard-format size for an XCR0 (CPUID.0xD.0:EBX, cpu-data.md §1b)',
     const apxHost: Layout = { name: 'apx', vendor: 'intel', slots: { ...rest, [XFEATURE.APX]: { offset: 960, size: 128 } } };
     expect(standardSize(apxHost, 0x802e7n)).toBe(2696);
     expect(standardSize(apxHost, 0x80007n)).toBe(1088);
+  });
+});
+
+// A host enables only components its CPUID.0xD enumerates (SDM Vol. 1 §13.2): AMD has no MPX or
+// AMX area, so such a host is refused rather than silently given components without an area.
+describe('customHost refuses XCR0 bits the vendor layout has no area for', () => {
+  test('MPX and AMX on AMD are named', () => {
+    expect(componentsWithoutArea(MASK.FPSSE | MASK.MPX | MASK.PKRU, 'amd')).toEqual([3, 4]);
+    expect(() => customHost(MASK.FPSSE | MASK.XTILE, 'amd')).toThrow('XCR0 bits 17, 18 have no save area in the amd layout');
+  });
+  test('the same bits on Intel, and AVX-512 + PKU on AMD, are accepted', () => {
+    expect(customHost(MASK.FPSSE | MASK.MPX | MASK.XTILE, 'intel').layout.name).toBe('intel');
+    expect(componentsWithoutArea(0x2e7n, 'amd')).toEqual([]);
   });
 });

@@ -167,7 +167,7 @@ function copyExtended(vcpu: Vcpu, kbuf: Uint8Array, xstateBv: bigint): void {
   for (const i of bitsOf(xstateBv)) {
     if (i < 2) continue;
     const slot = slotOf(vcpu.host.layout, i);
-    if (!slot) continue; // cannot happen: XSTATE_BV ⊆ supported XCR0 ⊆ the host's components
+    if (!slot) continue; // a Host built by hand whose layout lacks the area (customHost and case files refuse those)
     if (i === XFEATURE.PKRU) {
       // The PKRU dword goes to vcpu->arch.pkru (not the fpstate). With the bit clear KVM passes
       // a NULL pkru pointer ("KVM's odd ABI"): vcpu->arch.pkru is left unchanged.

@@ -229,10 +229,10 @@ export function leakScenarioArb(targets: readonly KernelVariant[] = P2_TARGET_KE
   });
 }
 
-/** The target host: the drawn one, widened (Intel when MPX is needed) to carry the guest's CPUID-derived features. */
+/** The target host: the drawn one, widened (Intel when MPX or AMX is needed: AMD has no area for them) to carry the guest's CPUID-derived features. */
 export function targetHostFor(base: Host, guestFeatures: bigint): Host {
   if ((guestFeatures & ~base.xcr0) === 0n) return base;
-  const vendor = (guestFeatures & MASK.MPX) !== 0n ? 'intel' : base.vendor;
+  const vendor = (guestFeatures & (MASK.MPX | MASK.XTILE)) !== 0n ? 'intel' : base.vendor;
   return customHost(base.xcr0 | guestFeatures, vendor);
 }
 
