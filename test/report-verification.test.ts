@@ -12,7 +12,7 @@ import { RawReport, mergeMutationReports, mergeRawMutationReports, readMutationR
 import { renderHtml } from '../harness/report/html';
 import { killMatrixSectionFrom } from '../harness/report/killMatrixSection';
 import { renderMarkdown } from '../harness/report/markdown';
-import { MutationSection, parseSurvivorExplanations, readMutationSection } from '../harness/report/mutationSection';
+import { MutationSection, explainSurvivors, parseSurvivorExplanations, readMutationSection } from '../harness/report/mutationSection';
 import { ProofSection, proofSection } from '../harness/report/proofSection';
 import { reportJson } from '../harness/report/report';
 import { generateReview } from '../harness/report/review';
@@ -209,6 +209,22 @@ describe('Stryker section and survivor explanations', () => {
     expect(md).toContain('| 4 | survived | ConditionalExpression | `x > 2` → `true` | **unexplained** |');
     expect(md).toContain('Explanations that match no survivor (the line moved, or the mutant is killed now): model/a.ts:40.');
     expect(verificationHtml(verification())).toContain('<td class="unexplained">unexplained</td>');
+  });
+
+  test('an entry with `replacement` tells apart two mutants of the same expression', () => {
+    const s = (replacement: string) => ({ file: 'model/a.ts', line: 4, column: 7, mutator: 'ConditionalExpression', original: 'x > 2', replacement, status: 'Survived' as const });
+    const entries = parseSurvivorExplanations(
+      JSON.stringify([
+        { file: 'model/a.ts', line: 4, mutator: 'ConditionalExpression', replacement: 'true', class: 'killed by a new test', explanation: 'a.test.ts' },
+        { file: 'model/a.ts', line: 4, class: 'equivalent', explanation: 'x is never 2' },
+        { file: 'model/a.ts', line: 4, replacement: 'x >= 2', class: 'unused', explanation: 'no such mutant' },
+      ]),
+      'f.json',
+    );
+    const r = explainSurvivors([s('true'), s('false')], entries);
+    expect(r.survivors.map((v) => v.class)).toEqual(['killed by a new test', 'equivalent']);
+    expect(r.unmatched.map((e) => e.class)).toEqual(['unused']);
+    expect(() => parseSurvivorExplanations('[{"file":"model/a.ts","line":4,"replacement":1,"class":"x","explanation":"y"}]', 'f.json')).toThrow("f.json[0]: field 'replacement'");
   });
 
   test('without an explanations file every survivor is unexplained', () => {

@@ -5,10 +5,11 @@
 //
 // reports/mutation-survivors.json is a JSON array of
 //   { "file": "model/getXsave.ts", "line": 42, "endLine": 46?, "mutator": "ConditionalExpression"?,
-//     "original": "confidential"?, "class": "test gap", "explanation": "…" }
+//     "original": "confidential"?, "replacement": "true"?, "class": "test gap", "explanation": "…" }
 // An entry matches a survivor of that file whose line is `line` (or within line..endLine), with
-// that mutator and whose original text contains `original` when those are given. The first
-// matching entry wins; entries that match nothing are listed as stale.
+// that mutator, whose original text contains `original` and whose replacement is exactly
+// `replacement`, when those are given (`replacement` tells apart `x > 2` → `true` from → `false`).
+// The first matching entry wins; entries that match nothing are listed as stale.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Counts, MutationOrigin, MutationReportError, Survivor, readMutationReport, sourceHash } from '../../mutants/mutationReport';
@@ -19,6 +20,7 @@ export interface SurvivorExplanation {
   endLine?: number;
   mutator?: string;
   original?: string;
+  replacement?: string;
   class: string;
   explanation: string;
 }
@@ -76,13 +78,14 @@ export function parseSurvivorExplanations(text: string, file: string): SurvivorE
     for (const k of ['file', 'class', 'explanation']) if (typeof e[k] !== 'string' || !e[k]) throw new SurvivorFileError(`${at}: field '${k}': a non-empty string is required`);
     if (!Number.isInteger(e['line']) || (e['line'] as number) < 1) throw new SurvivorFileError(`${at}: field 'line': a positive integer is required`);
     if (e['endLine'] !== undefined && (!Number.isInteger(e['endLine']) || (e['endLine'] as number) < (e['line'] as number))) throw new SurvivorFileError(`${at}: field 'endLine': an integer ≥ line is required`);
-    for (const k of ['mutator', 'original']) if (e[k] !== undefined && typeof e[k] !== 'string') throw new SurvivorFileError(`${at}: field '${k}': a string is required`);
+    for (const k of ['mutator', 'original', 'replacement']) if (e[k] !== undefined && typeof e[k] !== 'string') throw new SurvivorFileError(`${at}: field '${k}': a string is required`);
     return {
       file: e['file'] as string,
       line: e['line'] as number,
       ...(e['endLine'] !== undefined ? { endLine: e['endLine'] as number } : {}),
       ...(e['mutator'] !== undefined ? { mutator: e['mutator'] as string } : {}),
       ...(e['original'] !== undefined ? { original: e['original'] as string } : {}),
+      ...(e['replacement'] !== undefined ? { replacement: e['replacement'] as string } : {}),
       class: e['class'] as string,
       explanation: e['explanation'] as string,
     };
@@ -95,7 +98,8 @@ export function matches(e: SurvivorExplanation, s: Survivor): boolean {
     s.line >= e.line &&
     s.line <= (e.endLine ?? e.line) &&
     (e.mutator === undefined || e.mutator === s.mutator) &&
-    (e.original === undefined || s.original.includes(e.original))
+    (e.original === undefined || s.original.includes(e.original)) &&
+    (e.replacement === undefined || e.replacement === s.replacement)
   );
 }
 

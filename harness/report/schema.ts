@@ -45,7 +45,7 @@ const proofStatus: JsonSchema = { enum: ['proved', 'counterexample'] };
 const claimIdProof: JsonSchema = { enum: ['P1', 'P3', 'P4'] };
 const stryker = obj({ total: int, killed: int, timeout: int, survived: int, noCoverage: int, ignored: int, errors: int, score: num, scoreCovered: num });
 const explanation: JsonSchema = {
-  ...obj({ file: str, line: { type: 'integer', minimum: 1 }, endLine: { type: 'integer', minimum: 1 }, mutator: str, original: str, class: str, explanation: str }),
+  ...obj({ file: str, line: { type: 'integer', minimum: 1 }, endLine: { type: 'integer', minimum: 1 }, mutator: str, original: str, replacement: str, class: str, explanation: str }),
   required: ['file', 'line', 'class', 'explanation'],
 };
 
