@@ -1,0 +1,96 @@
+// Each broken fixup must make exactly the mistake its description names: a negative control that
+// drifted into a different mistake (or into a correct fixup) would no longer show that the
+// property named for it can fail for the reason the report claims. Hand-made inputs, exact outputs.
+import { AMD_LAYOUT, FixupContext, INTEL_LAYOUT, OFF, XFEATURE, XSAVE_REGION_SIZE, readU32, readU64, slotOf, writeU32, writeU64 } from '../model';
+import { brokenFixup } from './brokenFixups';
+
+const PKRU_GUEST = 0x207n; // x87|SSE|AVX|PKRU
+const NO_PKRU_GUEST = 0x7n; // x87|SSE|AVX
+
+function ctx(guestSupportedXcr0: bigint, hostSupportedXcr0 = 0x2ffn): FixupContext {
+  return { cpuid: [], guestSupportedXcr0, hostSupportedXcr0, xcr0: guestSupportedXcr0, confidential: false };
+}
+
+function region(xstateBv: bigint): Uint8Array {
+  const r = new Uint8Array(XSAVE_REGION_SIZE);
+  writeU64(r, OFF.XSTATE_BV, xstateBv);
+  return r;
+}
+
+/** XSTATE_BV after running the named broken fixup `times` times on a region with `bv`. */
+function runOn(name: string, c: FixupContext, bv: bigint, times = 1): bigint {
+  const r = region(bv);
+  for (let i = 0; i < times; i++) brokenFixup(name).fn(c, r);
+  return readU64(r, OFF.XSTATE_BV);
+}
+
+describe('brokenFixup(name): the lookup the matrix, fuzz seeds and reports use', () => {
+  test('finds the broken fixup by its name', () => {
+    expect(brokenFixup('wrong-bit').name).toBe('wrong-bit');
+    expect(brokenFixup('clears-fp').caughtBy).toBe('P5');
+  });
+
+  test('an unknown name is an error naming it, not some other fixup', () => {
+    expect(() => brokenFixup('no-such-fixup')).toThrow('no broken fixup named no-such-fixup');
+  });
+});
+
+describe('each broken fixup makes exactly its documented mistake', () => {
+  // P1's control: bit 9 (PKRU) is cleared even for a guest whose CPUID offers PKRU.
+  test('always-clear-pkru clears only bit 9, even when the guest supports PKRU', () => {
+    expect(runOn('always-clear-pkru', ctx(PKRU_GUEST), 0x207n)).toBe(0x7n);
+  });
+
+  // P1's control: it zeroes the PKRU area at the Intel standard-format offset (cpu-data.md §1b).
+  test('zero-pkru-area zeroes the 4 PKRU bytes at the Intel offset 2688, not the AMD one', () => {
+    const intel = slotOf(INTEL_LAYOUT, XFEATURE.PKRU)!.offset;
+    const amd = slotOf(AMD_LAYOUT, XFEATURE.PKRU)!.offset;
+    expect(intel).toBe(2688);
+    const r = region(PKRU_GUEST);
+    writeU32(r, intel, 0x55555554);
+    writeU32(r, amd, 0x12345678);
+    brokenFixup('zero-pkru-area').fn(ctx(PKRU_GUEST), r);
+    expect(readU32(r, intel)).toBe(0);
+    expect(readU32(r, amd)).toBe(0x12345678);
+    expect(readU64(r, OFF.XSTATE_BV)).toBe(PKRU_GUEST);
+  });
+
+  // P2's control: decides like the patch (guest-supported XCR0 lacks PKRU) but clears bit 8 (PT).
+  test('wrong-bit clears bit 8 instead of bit 9 for a guest without PKRU', () => {
+    expect(runOn('wrong-bit', ctx(NO_PKRU_GUEST), 0x3ffn)).toBe(0x2ffn);
+  });
+
+  test('wrong-bit leaves XSTATE_BV alone for a guest with PKRU', () => {
+    expect(runOn('wrong-bit', ctx(PKRU_GUEST), 0x3ffn)).toBe(0x3ffn);
+  });
+
+  // P2's control: the decision is taken on the host's supported XCR0 instead of the guest's CPUID.
+  test('decides-on-host clears bit 9 when the host lacks PKRU, whatever the guest supports', () => {
+    expect(runOn('decides-on-host', ctx(PKRU_GUEST, 0xe7n), 0x207n)).toBe(0x7n);
+  });
+
+  test('decides-on-host keeps bit 9 when the host has PKRU, even for a guest without it', () => {
+    expect(runOn('decides-on-host', ctx(NO_PKRU_GUEST, 0x2e7n), 0x207n)).toBe(0x207n);
+  });
+
+  // P3's control: XOR instead of AND-NOT, so a second run sets bit 9 again.
+  test('toggle-pkru flips bit 9 for a guest without PKRU: once clears it, twice restores it', () => {
+    expect(runOn('toggle-pkru', ctx(NO_PKRU_GUEST), 0x207n)).toBe(0x7n);
+    expect(runOn('toggle-pkru', ctx(NO_PKRU_GUEST), 0x207n, 2)).toBe(0x207n);
+  });
+
+  test('toggle-pkru leaves XSTATE_BV alone for a guest with PKRU', () => {
+    expect(runOn('toggle-pkru', ctx(PKRU_GUEST), 0x207n)).toBe(0x207n);
+    expect(runOn('toggle-pkru', ctx(PKRU_GUEST), 0x7n)).toBe(0x7n);
+  });
+
+  // P5's control: the x87 bit goes with PKRU, so x87 state is reset to its init values.
+  test('clears-fp clears bit 9 and bit 0 (x87), keeping SSE and AVX, for a guest without PKRU', () => {
+    expect(runOn('clears-fp', ctx(NO_PKRU_GUEST), 0x207n)).toBe(0x6n);
+    expect(runOn('clears-fp', ctx(NO_PKRU_GUEST), 0x7n)).toBe(0x6n);
+  });
+
+  test('clears-fp leaves XSTATE_BV alone for a guest with PKRU', () => {
+    expect(runOn('clears-fp', ctx(PKRU_GUEST), 0x207n)).toBe(0x207n);
+  });
+});
