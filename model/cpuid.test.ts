@@ -1,9 +1,9 @@
 // CPUID lookups the way KVM matches a table entry (arch/x86/kvm/cpuid.c cpuid_entry2_find): the
 // function must match, and the index too only for entries flagged KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
 // which VMMs set for the indexed functions (asm/cpuid.h cpuid_function_is_indexed: 4, 7, 0xb, 0xd, …).
-import { CpuidEntry, cpuidXcr0, findCpuid } from './cpuid';
+import { cpuidXcr0, findCpuid } from './cpuid';
+import { cpuidEntry as e } from '../test/helpers/xsave';
 
-const e = (leaf: number, subleaf: number, eax: number, edx = 0): CpuidEntry => ({ leaf, subleaf, eax, ebx: 0, ecx: 0, edx });
 
 describe('findCpuid: sub-leaf matching (KVM_CPUID_FLAG_SIGNIFCANT_INDEX)', () => {
   test('leaf 0xD is indexed: sub-leaf 0 is found even when sub-leaf 1 comes first in the table', () => {

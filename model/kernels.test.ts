@@ -1,7 +1,7 @@
 // Kernel catalogue rules (model/kernels.ts) seen through the ioctls that apply them.
-import { CpuidEntry, HOSTS, KERNELS, createVcpu, hasAmxXcr0Rule, kernelById, setCpuid, setXcrs } from './index';
+import { HOSTS, KERNELS, createVcpu, hasAmxXcr0Rule, kernelById, setCpuid, setXcrs } from './index';
+import { cpuidEntry as entry } from '../test/helpers/xsave';
 
-const entry = (leaf: number, subleaf: number, eax: number): CpuidEntry => ({ leaf, subleaf, eax, ebx: 0, ecx: 0, edx: 0 });
 const spr = HOSTS['sapphire-rapids']!; // host XCR0 0x602e7: AVX-512, PKU, AMX
 
 describe('AMX pair rule of __kvm_set_xcr (kernel-semantics.md §5.2 rule 7; 5.17+ with AMX)', () => {

@@ -7,23 +7,17 @@ import { PVE_FIXUP, Fixup, fixupContext } from './fixup';
 import { HOSTS } from './hosts';
 import { kernelById } from './kernels';
 import { OFF } from './layout';
-import { readU64, writeU32, writeU64 } from './region';
+import { readU64, writeU64 } from './region';
 import { RegionSizeError, setXsave } from './setXsave';
 import { Vcpu, createVcpu, setCpuid } from './vcpu';
 import { MASK } from './xfeatures';
+import { leaf0d, xsaveRegion as region } from '../test/helpers/xsave';
 
 const NO_OP: Fixup = { name: 'no-op', fn: () => undefined };
 
-function region(size: number, xstateBv: bigint): Uint8Array {
-  const r = new Uint8Array(size);
-  writeU32(r, OFF.MXCSR, 0x1f80);
-  writeU64(r, OFF.XSTATE_BV, xstateBv);
-  return r;
-}
-
 function vcpuWith(kernelId: string, hostName: string, cpuidXcr0: bigint): Vcpu {
   const v = createVcpu(kernelById(kernelId)!, HOSTS[hostName]!);
-  setCpuid(v, [{ leaf: 0xd, subleaf: 0, eax: Number(cpuidXcr0 & 0xffffffffn), ebx: 0, ecx: 0, edx: Number(cpuidXcr0 >> 32n) }]);
+  setCpuid(v, [leaf0d(cpuidXcr0)]);
   return v;
 }
 

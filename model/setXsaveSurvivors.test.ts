@@ -4,24 +4,16 @@
 import { Fixup } from './fixup';
 import { customHost } from './hosts';
 import { kernelById } from './kernels';
-import { OFF } from './layout';
-import { writeU32, writeU64 } from './region';
 import { setXsave } from './setXsave';
 import { Vcpu, createVcpu, setCpuid } from './vcpu';
 import { MASK } from './xfeatures';
-
-function region(size: number, xstateBv: bigint): Uint8Array {
-  const r = new Uint8Array(size);
-  writeU32(r, OFF.MXCSR, 0x1f80);
-  writeU64(r, OFF.XSTATE_BV, xstateBv);
-  return r;
-}
+import { leaf0d, xsaveRegion as region } from '../test/helpers/xsave';
 
 function vcpuOn(kernelId: string, hostXcr0: bigint, vendor: 'intel' | 'amd'): Vcpu {
   // customHost refuses a layout without an area for an XCR0 bit; keep its layout, widen XCR0 by hand.
   const base = customHost(hostXcr0 & ~MASK.MPX, vendor);
   const v = createVcpu(kernelById(kernelId)!, { ...base, xcr0: hostXcr0 });
-  setCpuid(v, [{ leaf: 0xd, subleaf: 0, eax: Number(hostXcr0 & 0xffffffffn), ebx: 0, ecx: 0, edx: 0 }]);
+  setCpuid(v, [leaf0d(hostXcr0)]);
   return v;
 }
 

@@ -14,10 +14,9 @@ import {
   setCpuidRefusal,
   setXsave,
   writeU32,
-  writeU64,
 } from './index';
+import { cpuidEntry as entry, xsaveRegion } from '../test/helpers/xsave';
 
-const entry = (leaf: number, subleaf: number, eax: number): CpuidEntry => ({ leaf, subleaf, eax, ebx: 0, ecx: 0, edx: 0 });
 const k618 = kernelById('linux-6.18-pvm')!;
 const k515 = kernelById('linux-5.15')!;
 const k66 = kernelById('linux-6.6')!;
@@ -101,10 +100,8 @@ describe('KVM_SET_CPUID2 does not touch the guest FPU state (docs/kvm-findings.m
     const v = createVcpu(k66, host);
     setCpuid(v, [entry(1, 0, 0), entry(0xd, 0, 0x602e7)]); // AMX granted: fpstate grows
     expect(v.uabiSize).toBeGreaterThan(XSAVE_REGION_SIZE);
-    const region = new Uint8Array(v.uabiSize);
-    writeU32(region, OFF.MXCSR, 0x1f80);
+    const region = xsaveRegion(v.uabiSize, MASK.FPSSE);
     writeU32(region, OFF.XMM, 0xdeadbeef);
-    writeU64(region, OFF.XSTATE_BV, MASK.FPSSE);
     const r = setXsave(v, region, null);
     expect(r.rc).toBe(0);
     setCpuid(r.vcpu, [entry(1, 0, 0), entry(0xd, 0, 0xe7)]);

@@ -1,8 +1,9 @@
 // Each broken fixup must make exactly the mistake its description names: a negative control that
 // drifted into a different mistake (or into a correct fixup) would no longer show that the
 // property named for it can fail for the reason the report claims. Hand-made inputs, exact outputs.
-import { AMD_LAYOUT, FixupContext, INTEL_LAYOUT, OFF, XFEATURE, XSAVE_REGION_SIZE, readU32, readU64, slotOf, writeU32, writeU64 } from '../model';
+import { AMD_LAYOUT, FixupContext, INTEL_LAYOUT, OFF, XFEATURE, XSAVE_REGION_SIZE, readU32, readU64, slotOf, writeU32 } from '../model';
 import { brokenFixup } from './brokenFixups';
+import { xsaveRegion } from '../test/helpers/xsave';
 
 const PKRU_GUEST = 0x207n; // x87|SSE|AVX|PKRU
 const NO_PKRU_GUEST = 0x7n; // x87|SSE|AVX
@@ -11,11 +12,8 @@ function ctx(guestSupportedXcr0: bigint, hostSupportedXcr0 = 0x2ffn): FixupConte
   return { cpuid: [], guestSupportedXcr0, hostSupportedXcr0, xcr0: guestSupportedXcr0, confidential: false };
 }
 
-function region(xstateBv: bigint): Uint8Array {
-  const r = new Uint8Array(XSAVE_REGION_SIZE);
-  writeU64(r, OFF.XSTATE_BV, xstateBv);
-  return r;
-}
+// MXCSR 0: these fixups read and write only XSTATE_BV and the PKRU area.
+const region = (xstateBv: bigint): Uint8Array => xsaveRegion(XSAVE_REGION_SIZE, xstateBv, 0);
 
 /** XSTATE_BV after running the named broken fixup `times` times on a region with `bv`. */
 function runOn(name: string, c: FixupContext, bv: bigint, times = 1): bigint {
