@@ -1,7 +1,7 @@
 // Parser and validator for corpus cases, format "xsave-case/1" (shared/CASE-FORMAT.md, a public
 // contract: field names are never renamed; unknown fields are an error; every error names the
 // file and the field). Fields this harness adds are marked "extension" below.
-import { CpuidEntry, FixupMode, Vendor, componentsWithoutArea } from '../model';
+import { CpuidEntry, FixupMode, Vendor, hostAreaProblem } from '../model';
 
 export class CaseError extends Error {
   constructor(
@@ -157,8 +157,8 @@ function parseHost(r: Reader, v: unknown, field: string): HostRef {
   r.only(o, field, ['supportedXcr0', 'layout']);
   const supportedXcr0 = r.hex(r.required(o, field, 'supportedXcr0'), `${field}.supportedXcr0`);
   const layout = r.oneOf(r.required(o, field, 'layout'), `${field}.layout`, ['intel', 'amd'] as const);
-  const missing = componentsWithoutArea(supportedXcr0, layout);
-  if (missing.length) r.fail(`${field}.supportedXcr0`, `XCR0 bit${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ha${missing.length > 1 ? 've' : 's'} no save area in the "${layout}" layout (no such host exists; use "intel" for MPX or AMX)`);
+  const problem = hostAreaProblem(supportedXcr0, layout);
+  if (problem) r.fail(`${field}.supportedXcr0`, `${problem} (no such host exists; use "intel" for MPX or AMX)`);
   return { supportedXcr0, layout };
 }
 

@@ -57,10 +57,18 @@ export function componentsWithoutArea(supportedXcr0: bigint, vendor: Vendor): nu
   return bitsOf(supportedXcr0).filter((i) => slotOf(layout, i) === undefined);
 }
 
+/** Why no host of `vendor` can have this supported XCR0, or null when one can. */
+export function hostAreaProblem(supportedXcr0: bigint, vendor: Vendor): string | null {
+  const missing = componentsWithoutArea(supportedXcr0, vendor);
+  if (!missing.length) return null;
+  const many = missing.length > 1;
+  return `XCR0 bit${many ? 's' : ''} ${missing.join(', ')} ha${many ? 've' : 's'} no save area in the ${vendor} layout`;
+}
+
 /** A host given by its supported XCR0 and vendor; throws when the vendor's layout cannot hold it. */
 export function customHost(supportedXcr0: bigint, vendor: Vendor): Host {
-  const missing = componentsWithoutArea(supportedXcr0, vendor);
-  if (missing.length) throw new RangeError(`custom host 0x${supportedXcr0.toString(16)}: XCR0 bit${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ha${missing.length > 1 ? 've' : 's'} no save area in the ${vendor} layout`);
+  const problem = hostAreaProblem(supportedXcr0, vendor);
+  if (problem) throw new RangeError(`custom host 0x${supportedXcr0.toString(16)}: ${problem}`);
   return {
     name: `custom-${vendor}-0x${supportedXcr0.toString(16)}`,
     vendor,

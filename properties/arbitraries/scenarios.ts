@@ -14,6 +14,7 @@ import {
   Vcpu,
   XFEATURE,
   createVcpu,
+  componentsWithoutArea,
   customHost,
   guestSupportedXcr0,
   cpuidGuestSupportedXcr0,
@@ -229,11 +230,11 @@ export function leakScenarioArb(targets: readonly KernelVariant[] = P2_TARGET_KE
   });
 }
 
-/** The target host: the drawn one, widened (Intel when MPX or AMX is needed: AMD has no area for them) to carry the guest's CPUID-derived features. */
+/** The target host: the drawn one, widened to carry the guest's CPUID-derived features (Intel when the base vendor's layout has no area for one, e.g. MPX or AMX on AMD). */
 export function targetHostFor(base: Host, guestFeatures: bigint): Host {
   if ((guestFeatures & ~base.xcr0) === 0n) return base;
-  const vendor = (guestFeatures & (MASK.MPX | MASK.XTILE)) !== 0n ? 'intel' : base.vendor;
-  return customHost(base.xcr0 | guestFeatures, vendor);
+  const xcr0 = base.xcr0 | guestFeatures;
+  return customHost(xcr0, componentsWithoutArea(xcr0, base.vendor).length ? 'intel' : base.vendor);
 }
 
 export function sourceGuestFeatures(s: LeakScenario): bigint {
