@@ -15,6 +15,7 @@ const COMMANDS: Record<string, () => Command> = {
   eval: () => require('./commands/eval') as Command,
   check: () => require('./commands/check') as Command,
   'kvm-check': () => require('./commands/kvm-check') as Command,
+  lab: () => require('./commands/lab') as Command,
   calibrate: () => require('./commands/calibrate') as Command,
   fuzz: () => require('./commands/fuzz') as Command,
   matrix: () => require('./commands/matrix') as Command,

@@ -133,7 +133,7 @@ export function predictCase(machine: ThisMachine, c: CCase, plugin: Fixup = PVE_
         break;
       case 'run':
         if (i !== c.steps.length - 1) throw new Error('conformance case: run must be the last step');
-        steps.push({ op: s.op, errno: 0, fx: fxViewOfModel(guestView(vcpu)) });
+        steps.push({ op: s.op, errno: 0, fx: fxViewOfModel(guestView(vcpu), machine.host) });
         break;
     }
   });

@@ -88,6 +88,16 @@ export interface ExecutorOptions {
   chunkSize?: number;
   /** Chunk requests in flight at once in __runCases; default 2 (1 = strictly one at a time). */
   pipeline?: number;
+  /**
+   * Spawn this instead of the binary: a program that speaks the executor's protocol on its
+   * stdin/stdout, e.g. a QEMU VM whose guest runs the executor on a virtio port wired to QEMU's
+   * stdio (lab/vm.ts). `binary` is then only a label.
+   */
+  command?: { file: string; args: string[] };
+  /** Added to the watchdog of the first request after each (re)start: the VM's boot time. */
+  startupMs?: number;
+  /** Extra text for infrastructure errors (e.g. the tail of a VM's console). */
+  diagnostics?: () => string;
 }
 
 export interface RunCasesOptions {
@@ -106,6 +116,9 @@ interface Pending {
   budgetMs: number;
   timer: NodeJS.Timeout | undefined;
 }
+
+/** Processes whose first reply has not come yet (their first request gets startupMs more). */
+const booting = new WeakSet<ChildProcessWithoutNullStreams>();
 
 const STDERR_TAIL = 4096;
 
@@ -143,9 +156,10 @@ export class XsaveExecutor {
     return this.proc?.pid;
   }
 
-  /** Recent stderr output of the executor (diagnostics). */
+  /** Recent stderr output of the executor (diagnostics), and the `diagnostics` option's text. */
   get stderr(): string {
-    return this.stderrTail;
+    const extra = this.opts.diagnostics?.() ?? '';
+    return extra ? `${this.stderrTail}${this.stderrTail ? '\n' : ''}${extra}` : this.stderrTail;
   }
 
   private start(): ChildProcessWithoutNullStreams {
@@ -154,11 +168,13 @@ export class XsaveExecutor {
     this.starts++;
     this.splitter = new FrameSplitter();
     this.stderrTail = '';
-    const proc = spawn(this.binary, [], {
+    const cmd = this.opts.command ?? { file: this.binary, args: [] };
+    const proc = spawn(cmd.file, cmd.args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...(this.opts.env ?? {}) },
     });
     this.proc = proc;
+    if (this.opts.startupMs) booting.add(proc);
     proc.stdout.on('data', (chunk: Buffer) => this.onData(proc, chunk));
     proc.stderr.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL);
@@ -168,13 +184,13 @@ export class XsaveExecutor {
     });
     proc.on('error', (err) => {
       if (this.proc === proc) this.proc = undefined;
-      this.failPending(proc, new ExecutorInfraError('spawn', `${this.binary}: ${err.message}`, null, null, this.stderrTail));
+      this.failPending(proc, new ExecutorInfraError('spawn', `${this.binary}: ${err.message}`, null, null, this.stderr));
     });
     proc.on('close', (code, signal) => {
       if (this.proc === proc) this.proc = undefined;
       this.failPending(
         proc,
-        new ExecutorInfraError('died', `exited with ${signal ? `signal ${signal}` : `code ${code}`}`, code, signal, this.stderrTail),
+        new ExecutorInfraError('died', `exited with ${signal ? `signal ${signal}` : `code ${code}`}`, code, signal, this.stderr),
       );
     });
     return proc;
@@ -186,25 +202,26 @@ export class XsaveExecutor {
     try {
       frames = this.splitter.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
     } catch (e) {
-      this.abandon(proc, new ExecutorInfraError('protocol', (e as Error).message, null, null, this.stderrTail));
+      this.abandon(proc, new ExecutorInfraError('protocol', (e as Error).message, null, null, this.stderr));
       return;
     }
+    if (frames.length) booting.delete(proc);
     for (const body of frames) {
       const p = this.pendings[0];
       if (!p || p.proc !== proc) {
-        this.abandon(proc, new ExecutorInfraError('protocol', 'unsolicited reply', null, null, this.stderrTail));
+        this.abandon(proc, new ExecutorInfraError('protocol', 'unsolicited reply', null, null, this.stderr));
         return;
       }
       let reply: Reply;
       try {
         reply = decodeReply(body);
       } catch (e) {
-        this.abandon(proc, new ExecutorInfraError('protocol', `undecodable reply: ${(e as Error).message}`, null, null, this.stderrTail));
+        this.abandon(proc, new ExecutorInfraError('protocol', `undecodable reply: ${(e as Error).message}`, null, null, this.stderr));
         return;
       }
       // Error replies to unreadable requests carry seq 0; raw requests (seq -1) accept any seq.
       if (p.seq !== -1 && reply.seq !== p.seq && !(reply.kind === 'error' && reply.seq === 0)) {
-        this.abandon(proc, new ExecutorInfraError('protocol', `reply seq ${reply.seq}, expected ${p.seq}`, null, null, this.stderrTail));
+        this.abandon(proc, new ExecutorInfraError('protocol', `reply seq ${reply.seq}, expected ${p.seq}`, null, null, this.stderr));
         return;
       }
       this.pendings.shift();
@@ -218,9 +235,10 @@ export class XsaveExecutor {
   private armHead(): void {
     const h = this.pendings[0];
     if (!h || h.timer) return;
+    const budget = h.budgetMs + (booting.has(h.proc) ? (this.opts.startupMs ?? 0) : 0);
     h.timer = setTimeout(() => {
-      this.abandon(h.proc, new ExecutorInfraError('timeout', `no reply within ${h.budgetMs} ms`, null, null, this.stderrTail));
-    }, h.budgetMs);
+      this.abandon(h.proc, new ExecutorInfraError('timeout', `no reply within ${budget} ms`, null, null, this.stderr));
+    }, budget);
   }
 
   /** Fails every request sent to `proc` (a late event of an old process is ignored). */

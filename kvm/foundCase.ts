@@ -14,6 +14,12 @@ import { CCase, CaseOutcome, Prediction } from './conformance';
 import { describeStep } from './calibration';
 import { CaseResult, errnoName } from './protocol';
 
+/** The case file's target kernel and host (default `this`: the running kernel). */
+export interface FoundTarget {
+  kernel: string;
+  host: string;
+}
+
 export interface FoundCase {
   id: string;
   json: string;
@@ -25,7 +31,7 @@ function cpuidJson(entries: CCase['cpuid']): object[] {
   return entries.map((e) => ({ leaf: hex(e.leaf), subleaf: e.subleaf, eax: hex(e.eax >>> 0), ebx: hex(e.ebx >>> 0), ecx: hex(e.ecx >>> 0), edx: hex(e.edx >>> 0) }));
 }
 
-export function foundCase(c: CCase, o: CaseOutcome, pred: Prediction, meta: { seed: string | number; release: string; kernelId: string }): FoundCase | null {
+export function foundCase(c: CCase, o: CaseOutcome, pred: Prediction, meta: { seed: string | number; release: string; kernelId: string; target?: FoundTarget }): FoundCase | null {
   const real: CaseResult | undefined = o.real;
   if (!real) return null;
   const offset = c.steps.some((s) => s.op === 'run') ? 2 : 0;
@@ -69,13 +75,13 @@ export function foundCase(c: CCase, o: CaseOutcome, pred: Prediction, meta: { se
   const steps = c.steps.map((s, i) => `${describeStep(s)}→${at(i) ? errnoName(at(i)!.errno) : '?'}`).join(', ');
   const body = {
     vcpu,
-    target: { kernel: 'this', fixup: c.fixup ? 'pve' : 'none', host: 'this' },
+    target: { kernel: meta.target?.kernel ?? 'this', fixup: c.fixup ? 'pve' : 'none', host: meta.target?.host ?? 'this' },
     ...(xcr0 !== undefined ? { xcr0: hex(xcr0) } : {}),
     xsave: { hex: toHex(step.region) },
     expect,
   };
   const draft = JSON.stringify(body);
-  const id = `kvm-check.${o.cls.replace(/[^a-z0-9._-]+/g, '.')}.${contentId(draft)}`;
+  const id = `${meta.target && meta.target.kernel !== 'this' ? `lab.${meta.target.kernel}.${meta.target.host}` : 'kvm-check'}.${o.cls.replace(/[^a-z0-9._-]+/g, '.')}.${contentId(draft)}`;
   const note =
     `kvm-check disagreement on kernel ${meta.release} (calibrated as ${meta.kernelId}; seed ${meta.seed}, case ${o.index}, class ${o.cls}, ${c.what ?? ''}). ` +
     `${what}. Steps as run: ${steps}. expect = what the running kernel did (real-KVM backend, CASE-FORMAT).` +

@@ -12,7 +12,7 @@
  *  - the reserved byte 5 and bytes 10-15 of each ST slot read as 0.
  * A real-mode FXSAVE (KVM's emulator, not 64-bit mode) writes XMM0-7 only (bytes 160-287).
  */
-import { GuestView } from '../model';
+import { GuestView, Host } from '../model';
 
 export interface FxView {
   fcw: number;
@@ -62,11 +62,15 @@ export function fxViewOfImage(image: Uint8Array): FxView {
   return v;
 }
 
-/** The model's guest view projected to what a real-mode FXSAVE shows. */
-export function fxViewOfModel(view: GuestView): FxView {
+/**
+ * The model's guest view projected to what a real-mode FXSAVE shows on `host`. Under QEMU's TCG
+ * (the lab's hosts) FXSAVE never stores FOP, so the pointers are not predicted there.
+ */
+export function fxViewOfModel(view: GuestView, host?: Pick<Host, 'fxsave'>): FxView {
   const fp = Buffer.from(view.components['FP'] ?? '', 'hex');
   const sse = Buffer.from(view.components['SSE'] ?? '', 'hex');
-  return fxViewOf(new Uint8Array(fp), new Uint8Array(sse).subarray(0, 128), parseInt(view.mxcsr, 16));
+  const v = fxViewOf(new Uint8Array(fp), new Uint8Array(sse).subarray(0, 128), parseInt(view.mxcsr, 16));
+  return host?.fxsave === 'qemu-tcg' ? { ...v, pointers: null } : v;
 }
 
 /** Field names where two views differ (empty when equal). */

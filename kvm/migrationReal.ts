@@ -128,7 +128,7 @@ function diffAgainstSource(p: Prepared, machine: ThisMachine, real: CaseResult):
   const ix = (op: string) => p.spec.steps.findIndex((s) => s.op === op);
   const run = real.steps[ix('run')]?.run;
   if (!run?.checkpoint) return ['guest'];
-  const out = diffFx(fxViewOfModel(p.sourceView), fxViewOfImage(run.fxsave)).map((f) => `guest ${f}`);
+  const out = diffFx(fxViewOfModel(p.sourceView, machine.host), fxViewOfImage(run.fxsave)).map((f) => `guest ${f}`);
   const after = real.steps[ix('getXsave')]?.xsave;
   const sse = p.sourceView.components['SSE'];
   if (after && sse && toHex(after.subarray(160 + 128, 416)) !== sse.slice(256)) out.push('xmm8-15');

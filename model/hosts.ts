@@ -1,7 +1,7 @@
 // Host catalogue: the host's XCR0 (user features the host kernel enables) and its layout.
 // KVM's supported XCR0 on a host is hostXcr0 ∩ the kernel's KVM_SUPPORTED_XCR0
 // (kernel-semantics.md §2.1). Figures from cpu-data.md §2.
-import { AMD_LAYOUT, INTEL_LAYOUT, Layout, Vendor, ZEN2_LAYOUT, layoutFor, slotOf } from './layout';
+import { AMD_LAYOUT, INTEL_LAYOUT, Layout, TCG_LAYOUT, Vendor, ZEN2_LAYOUT, layoutFor, slotOf } from './layout';
 import { bitsOf } from './xfeatures';
 
 export interface Host {
@@ -21,10 +21,21 @@ export interface Host {
    * too; only the project machine is measured (docs/kvm-findings.md §12.1).
    */
   kernelXrstor?: 'standard' | 'compacted';
+  /**
+   * Who executes the guest's own FXSAVE: the processor ('hardware', the default), or QEMU's TCG
+   * emulator ('qemu-tcg': the kernel lab's hosts, where the L2 guest is emulated). QEMU 7.2's
+   * FXSAVE never stores FOP (bytes 6-7 keep what memory held) and stores FIP/FDP as 0, whatever
+   * FSW.ES says; measured in the lab (docs/lab.md §3): FOP read back as the executor's 0xa5 fill.
+   */
+  fxsave?: 'hardware' | 'qemu-tcg';
 }
 
 function host(name: string, vendor: Vendor, xcr0: bigint, note: string, layout?: Layout): Host {
   return { name, vendor, xcr0, layout: layout ?? layoutFor(vendor), mxcsrMask: 0xffff, note };
+}
+
+function labHost(name: string, xcr0: bigint, note: string): Host {
+  return { ...host(name, 'amd', xcr0, note, TCG_LAYOUT), fxsave: 'qemu-tcg' };
 }
 
 export const HOSTS: Readonly<Record<string, Host>> = {
@@ -41,6 +52,11 @@ export const HOSTS: Readonly<Record<string, Host>> = {
   zen3: host('zen3', 'amd', 0x207n, 'Ryzen 9 5900X / EPYC Milan: AVX, PKU'),
   zen4: host('zen4', 'amd', 0x2e7n, 'Ryzen 7 7700X / EPYC Genoa: AVX-512, PKU'),
   'zen4-nopku': host('zen4-nopku', 'amd', 0xe7n, 'Zen 4 guest without PKU, as on the project machines (real-kvm-here.md)'),
+  // The kernel lab's hosts: KVM inside a QEMU TCG guest (lab/catalogue.ts). What KVM offers there
+  // is measured at every lab boot and compared with these entries (lab-tcg.md; docs/lab.md).
+  'lab-pku': labHost('lab-pku', 0x207n, 'kernel lab: QEMU TCG -cpu max (x87, SSE, AVX, PKRU)'),
+  'lab-nopku': labHost('lab-nopku', 0x7n, 'kernel lab: QEMU TCG -cpu max,-pku (x87, SSE, AVX)'),
+  'lab-noavx': labHost('lab-noavx', 0x203n, 'kernel lab: QEMU TCG -cpu max without AVX (x87, SSE, PKRU)'),
 };
 
 export function hostByName(name: string): Host | undefined {

@@ -130,6 +130,11 @@ export const KERNELS: readonly KernelVariant[] = [
   k('pve-6.14', 'PVE 8/9 kernel 6.14 with the PKRU patch (9ecdffc222e0, variant B)', linux612, { pvePatch: 'B' }),
   k('pve-6.17', 'PVE 9 kernel 6.17 with the PKRU patch (variant B)', linux612, { pvePatch: 'B' }),
   k('pve-7.0', 'PVE kernel 7.0 with the PKRU patch after the XFD pre-mask (c122cdc78e79, variant C)', linux619, { pvePatch: 'C' }),
+  // The kernel lab's stock kernels (lab/catalogue.ts), checked against the real kernel under QEMU.
+  k('debian-6.1', "Debian 12's 6.1.192-3: 6.1-stable with 18164f66e6c5 + 8647c52e9504 backported, so 6.6 rules; no protected-state checks", linux66, {
+    unconfirmed: ['6.1-stable carries the 6.6 GET/SET rules (inferred from behaviour in lab-tcg.md; the kernel lab checks it on every run)'],
+  }),
+  k('debian-6.12', "Debian 12's 6.12.118 backport kernel: upstream 6.12 rules", linux612),
   k('linux-6.18-pvm', 'the project machines\' 6.18 kernel with the PVM backend: 6.12 rules, guest-supported XCR0 = host set after KVM_SET_CPUID2', linux612, {
     gsx: 'host-after-cpuid',
   }),

@@ -80,6 +80,18 @@ export const ZEN2_LAYOUT: Layout = {
   },
 };
 
+// QEMU's TCG CPU models (the kernel lab's hosts, lab/catalogue.ts): an AMD vendor string with
+// QEMU's own XSAVE table, which uses Intel's offsets (AVX 576, PKRU 2688). Measured from
+// KVM_GET_SUPPORTED_CPUID leaf 0xD inside the lab guest (shared/research/lab-tcg.md).
+export const TCG_LAYOUT: Layout = {
+  name: 'qemu-tcg',
+  vendor: 'amd',
+  slots: {
+    [XFEATURE.YMM]: { offset: 576, size: 256 },
+    [XFEATURE.PKRU]: { offset: 2688, size: 8 },
+  },
+};
+
 export function layoutFor(vendor: Vendor): Layout {
   return vendor === 'intel' ? INTEL_LAYOUT : AMD_LAYOUT;
 }

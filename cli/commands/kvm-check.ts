@@ -1,24 +1,30 @@
 // xsave-harness kvm-check [--cases N] [--seed S] [--json] [--found DIR] [--fixup PATH] [--chunk N]
-// Conformance of the model with the running kernel: calibrate (kernel/host `this`), generate
-// cases the host can express, predict them with the model, run them for real, compare. Every
-// disagreement is written to DIR as a case file. Exit 0 full agreement, 1 a disagreement,
-// 2 cases lost to an infrastructure failure, 3 usage, 4 no usable /dev/kvm.
+//                         [--lab KERNEL[,KERNEL...] --host pku|nopku|noavx|all [--jobs J]]
+// Conformance of the model with a real kernel: calibrate (kernel/host `this`; with --lab, the lab
+// kernel booted under QEMU, its calibration a check of its catalogue entry), generate cases the
+// host can express, predict them with the model, run them for real, compare. Every disagreement
+// is written to DIR as a case file. Exit 0 full agreement, 1 a disagreement, 2 cases lost to an
+// infrastructure failure, 3 usage, 4 no usable /dev/kvm (with --lab: QEMU is not installed).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadFixup } from '../../harness/fixupLoader';
 import { CaseOutcome, ConformanceRun, countByClass, runConformance } from '../../kvm/conformance';
 import { MachineCalibration, describeCalibration } from '../../kvm/calibration';
-import { foundCase, writeFoundCase } from '../../kvm/foundCase';
+import { FoundTarget, foundCase, writeFoundCase } from '../../kvm/foundCase';
 import { CCase } from '../../kvm/conformance';
+import { XsaveExecutor } from '../../kvm/executor';
 import { generateCases } from '../../kvm/generate';
 import { openKvm } from '../../kvm/session';
+import type { ThisMachine } from '../../harness/resolve';
+import type { Fixup } from '../../model';
 import { EXIT, UsageError } from '../exitCodes';
+import { runLab } from './labCheck';
 
-export const usage = 'kvm-check [--cases N] [--seed S] [--json] [--found DIR] [--fixup PATH] [--chunk N]   the model against the running kernel (real KVM)';
+export const usage = 'kvm-check [--cases N] [--seed S] [--json] [--found DIR] [--fixup PATH] [--chunk N] [--lab K1,K2 --host pku|nopku|noavx|all [--jobs J]]   the model against a real kernel: the running one (/dev/kvm) or lab kernels under QEMU';
 
 const MAX_FOUND_FILES = 100;
 
-function positiveInt(name: string, v: string): number {
+export function positiveInt(name: string, v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name}: expected a positive integer, got "${v}"`);
   return Number(v);
 }
@@ -86,6 +92,10 @@ export async function run(argv: string[]): Promise<number> {
       found: { type: 'string', default: path.join('corpus', 'found') },
       fixup: { type: 'string' },
       chunk: { type: 'string', default: '500' },
+      lab: { type: 'string' },
+      host: { type: 'string' },
+      jobs: { type: 'string' },
+      record: { type: 'string' },
     },
   });
   const n = positiveInt('cases', values.cases);
@@ -97,6 +107,9 @@ export async function run(argv: string[]): Promise<number> {
     if (!values.json) console.log(s);
   };
 
+  if (values.lab !== undefined || values.host !== undefined) {
+    return runLab({ kernels: values.lab ?? '', hosts: values.host ?? 'all', n, chunk, seed, plugin, json: values.json, found: values.found, jobs: values.jobs, record: values.record });
+  }
   const t0 = Date.now();
   const session = await openKvm();
   if (!session.ok) {
@@ -107,18 +120,55 @@ export async function run(argv: string[]): Promise<number> {
   try {
     log(`calibration (${cal.elapsedMs} ms):\n  ${describeCalibration(cal).split('\n').join('\n  ')}`);
     const machine = { kernel: cal.kernel, host: cal.host };
-    const tg = Date.now();
-    const cases = generateCases({ machine, table: cal.table, size: cal.size }, n, seed);
-    const generateMs = Date.now() - tg;
-    log(`kvm-check: seed ${seed}, ${cases.length} cases, fixup ${plugin.name}`);
-    const result = await runConformance(exec, machine, cases, {
+    const { report, exit } = await checkMachine(exec, cal, machine, {
+      n,
+      chunk,
+      seed,
       plugin,
-      chunkSize: chunk,
+      json: values.json,
+      found: values.found,
+      t0,
+      target: { kernel: 'this', host: 'this', backend: 'kvm', release: cal.release, calibratedAs: cal.chosen },
       onChunk: (done, total) => {
         if (!values.json && process.stderr.isTTY) process.stderr.write(`\r  ${done}/${total}`);
       },
     });
     if (!values.json && process.stderr.isTTY) process.stderr.write('\n');
+    if (values.json) console.log(JSON.stringify(report, null, 2));
+    return exit;
+  } finally {
+    await exec.close();
+  }
+}
+
+export interface CheckOptions {
+  n: number;
+  chunk: number;
+  seed: string;
+  plugin: Fixup;
+  json: boolean;
+  found: string;
+  t0: number;
+  /** how disagreements are written: the case file's target, and the replay backend */
+  target: FoundTarget & { backend: string; release: string; calibratedAs: string };
+  onChunk?: (done: number, total: number) => void;
+  /** one line of output (default console.log unless json) */
+  log?: (s: string) => void;
+}
+
+/** Generates, predicts, runs and compares the cases on one machine; prints the summary. */
+export async function checkMachine(exec: XsaveExecutor, cal: MachineCalibration, machine: ThisMachine, o: CheckOptions): Promise<{ report: KvmCheckReport; exit: number }> {
+  const { n, chunk, seed, plugin, t0 } = o;
+  const log = o.log ?? ((s: string): void => {
+    if (!o.json) console.log(s);
+  });
+  const values = { found: o.found, json: o.json };
+  {
+    const tg = Date.now();
+    const cases = generateCases({ machine, table: cal.table, size: cal.size }, n, seed);
+    const generateMs = Date.now() - tg;
+    log(`kvm-check: seed ${seed}, ${cases.length} cases, fixup ${plugin.name}`);
+    const result = await runConformance(exec, machine, cases, { plugin, chunkSize: chunk, onChunk: o.onChunk });
     for (const e of result.infra) {
       log(`  INFRASTRUCTURE ERROR in chunk ${e.chunk} (cases ${e.firstCase}…): ${e.kind}: ${e.message}${e.recovered ? ' — executor restarted, chunk rerun, earlier results kept' : e.lost ? ' — chunk lost after retrying' : ' — retried'}`);
     }
@@ -131,21 +181,21 @@ export async function run(argv: string[]): Promise<number> {
     const leaked = leakDemo(cases, result);
     const disagreements: KvmCheckReport['disagreements'] = [];
     let written = 0;
-    for (const o of bad) {
-      const c = cases[o.index]!;
+    for (const oc of bad) {
+      const c = cases[oc.index]!;
       let file: string | null = null;
       if (written < MAX_FOUND_FILES) {
-        const f = foundCase(c, o, result.predictions[o.index]!, { seed, release: cal.release, kernelId: cal.chosen });
+        const f = foundCase(c, oc, result.predictions[oc.index]!, { seed, release: o.target.release, kernelId: o.target.calibratedAs, target: o.target });
         if (f) {
           file = writeFoundCase(values.found, f);
           written++;
         }
       }
       disagreements.push({
-        index: o.index,
-        cls: o.cls,
+        index: oc.index,
+        cls: oc.cls,
         what: c.what ?? '',
-        details: o.disagreements.map((d) => `step ${d.step} ${d.op}: ${d.field}: model ${d.expected}, kernel ${d.actual}`),
+        details: oc.disagreements.map((d) => `step ${d.step} ${d.op}: ${d.field}: model ${d.expected}, kernel ${d.actual}`),
         file,
       });
     }
@@ -175,22 +225,20 @@ export async function run(argv: string[]): Promise<number> {
         };
       })(),
     };
-    if (values.json) {
-      console.log(JSON.stringify(report, null, 2));
-    } else {
+    if (!values.json) {
       const w = Math.max(...byClass.map((c) => c.cls.length), 10);
       const row = (a: string, b: string | number, c: string | number, d: string | number): string => `  ${a.padEnd(w)} ${String(b).padStart(7)} ${String(c).padStart(7)} ${String(d).padStart(9)}`;
       log(row('class', 'cases', 'agree', 'disagree'));
       for (const c of byClass) log(row(c.cls, c.cases, c.agree, c.disagree + (c.infra ? ` +${c.infra} infra` : '')));
       log(`  by CPUID scenario: ${byCpuid.map((c) => `${c.cls} ${c.agree}/${c.cases}`).join(', ')}`);
       log(
-        `leaked states on this host (${(cal.host.xcr0 >> 9n) & 1n ? 'with' : 'without'} PKRU): refused without the fixup ${leaked.refusedWithoutFixup}/${leaked.withoutFixup}, ` +
+        `leaked states on ${o.target.host === 'this' ? 'this host' : `host ${o.target.host}`} (${(cal.host.xcr0 >> 9n) & 1n ? 'with' : 'without'} PKRU): refused without the fixup ${leaked.refusedWithoutFixup}/${leaked.withoutFixup}, ` +
           `accepted with it ${leaked.acceptedWithFixup}/${leaked.withFixup}, read back as the model predicts ${leaked.readBackAsPredicted}/${leaked.acceptedWithFixup}`,
       );
       for (const d of disagreements.slice(0, 20)) {
         log(`DISAGREE case ${d.index} [${d.cls}] ${d.what}`);
         for (const x of d.details.slice(0, 4)) log(`    ${x}`);
-        if (d.file) log(`    case file: ${d.file}   (replay: xsave-harness replay --backend kvm ${d.file})`);
+        if (d.file) log(`    case file: ${d.file}   (replay: xsave-harness replay --backend ${o.target.backend} ${d.file})`);
       }
       if (disagreements.length > 20) log(`… ${disagreements.length - 20} more disagreements (--json lists all)`);
       if (bad.length > MAX_FOUND_FILES) log(`(only the first ${MAX_FOUND_FILES} disagreements were written as case files)`);
@@ -200,9 +248,8 @@ export async function run(argv: string[]): Promise<number> {
           `${(elapsedMs / 1000).toFixed(1)} s in all (generate ${generateMs} ms, predict+run+compare ${result.elapsedMs} ms, ${report.casesPerSec} cases/s)`,
       );
     }
-    if (infra > 0) return EXIT.UNUSABLE;
-    return bad.length ? EXIT.FAILED : EXIT.OK;
-  } finally {
-    await exec.close();
+    const exit = infra > 0 ? EXIT.UNUSABLE : bad.length ? EXIT.FAILED : EXIT.OK;
+    return { report, exit };
   }
 }
+

@@ -1,0 +1,117 @@
+/**
+ * What a lab VM boots: the kernel image from the pinned Debian package, and an initramfs with
+ * busybox, the executor (built static from executor/) and the modules KVM and the virtio port
+ * need, plus /init (guestInit.ts). Both are cached by the hash of every input (cache.ts).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { executorDir } from '../kvm/available';
+import { ensureArtefact, keyOf, sha256, sha256File } from './cache';
+import { BOOT_MODULES, BUSYBOX, LabKernel } from './catalogue';
+import { cpioNewc, CpioEntry } from './cpio';
+import { ensureDeb, extractDeb } from './debian';
+import { GUEST_INIT } from './guestInit';
+import { indexModules, moduleClosure } from './modules';
+import { runCommand } from './run';
+
+/** Bump when the way artefacts are built changes (it is part of every key). */
+const BUILDER = 'lab-artefacts/1';
+
+const EXEC_FLAGS = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-static'];
+
+export type Log = (s: string) => void;
+
+/** The executor, linked statically (the initramfs has no C library). */
+export async function ensureStaticExecutor(log: Log = () => undefined): Promise<string> {
+  const src = path.join(executorDir(), 'xsave-exec.c');
+  const srcHash = sha256File(src);
+  let cc = 'cc';
+  try {
+    cc = (await runCommand('cc', ['--version'], { timeoutMs: 10_000 })).split('\n')[0]!;
+  } catch {
+    throw new Error('a C compiler (cc) is needed to build the executor: run `xsave-harness lab setup`');
+  }
+  const a = await ensureArtefact({
+    kind: 'executor',
+    key: keyOf([BUILDER, srcHash, cc, ...EXEC_FLAGS]),
+    inputs: { source: `executor/xsave-exec.c sha256 ${srcHash}`, compiler: cc, flags: EXEC_FLAGS.join(' ') },
+    build: async (tmp) => {
+      log('building the static executor');
+      await runCommand('cc', [...EXEC_FLAGS, '-o', path.join(tmp, 'xsave-exec'), src], { timeoutMs: 120_000 });
+    },
+    onCorrupt: (why) => log(`cached executor is corrupt (${why}): rebuilding`),
+  });
+  return a.file('xsave-exec');
+}
+
+export interface BootFiles {
+  kernel: LabKernel;
+  vmlinuz: string;
+  initrd: string;
+  key: string;
+  /** true when this call built anything (false: all from the cache) */
+  built: boolean;
+  /** modules in load order */
+  modules: string[];
+}
+
+export interface BootOptions {
+  /** replacement module files, canonical name → path (patched KVM) */
+  moduleOverrides?: ReadonlyMap<string, string>;
+  log?: Log;
+}
+
+/** The kernel image and initramfs for `k`, from the cache or built now. */
+export async function ensureBootFiles(k: LabKernel, opts: BootOptions = {}): Promise<BootFiles> {
+  const log = opts.log ?? (() => undefined);
+  const image = await ensureDeb(k.image, log);
+  const busybox = await ensureDeb(BUSYBOX, log);
+  const executor = await ensureStaticExecutor(log);
+  const overrides = [...(opts.moduleOverrides ?? new Map<string, string>()).entries()].sort();
+  const inputs: Record<string, string> = {
+    image: `${k.image.name} ${k.image.version} sha256 ${image.sha256}`,
+    busybox: `${BUSYBOX.name} ${BUSYBOX.version} sha256 ${busybox.sha256}`,
+    executor: `sha256 ${sha256File(executor)}`,
+    init: `sha256 ${sha256(GUEST_INIT)}`,
+    modules: BOOT_MODULES.join(','),
+  };
+  for (const [name, file] of overrides) inputs[`module ${name}`] = `${file} sha256 ${sha256File(file)}`;
+  const key = keyOf([BUILDER, k.id, ...Object.entries(inputs).map(([a, b]) => `${a}=${b}`)]);
+  let modules: string[] = [];
+  const a = await ensureArtefact({
+    kind: `boot-${k.id}`,
+    key,
+    inputs,
+    build: async (tmp) => {
+      log(`building the initramfs for ${k.id}`);
+      const work = fs.mkdtempSync(path.join(os.tmpdir(), 'xsave-lab-unpack-'));
+      try {
+        await extractDeb(image.file, path.join(work, 'image'));
+        await extractDeb(busybox.file, path.join(work, 'busybox'));
+        const vmlinuz = path.join(work, 'image', 'boot', `vmlinuz-${k.release}`);
+        if (!fs.existsSync(vmlinuz)) throw new Error(`${k.image.name}: no boot/vmlinuz-${k.release} in the package`);
+        fs.copyFileSync(vmlinuz, path.join(tmp, 'vmlinuz'));
+        const index = indexModules(path.join(work, 'image'), k.release);
+        const mods = await moduleClosure(index, BOOT_MODULES, new Map(overrides));
+        modules = mods.map((m) => m.name);
+        const entries: CpioEntry[] = [
+          ...['bin', 'dev', 'proc', 'sys', 'lib', 'lib/mod'].map((name): CpioEntry => ({ name, type: 'dir', mode: 0o755 })),
+          { name: 'bin/busybox', type: 'file', mode: 0o755, data: fs.readFileSync(path.join(work, 'busybox', 'bin', 'busybox')) },
+          { name: 'xsave-exec', type: 'file', mode: 0o755, data: fs.readFileSync(executor) },
+          { name: 'init', type: 'file', mode: 0o755, data: Buffer.from(GUEST_INIT) },
+          { name: 'modules.order', type: 'file', mode: 0o644, data: Buffer.from(modules.join('\n') + '\n') },
+          ...mods.map((m): CpioEntry => ({ name: `lib/mod/${m.name}.ko`, type: 'file', mode: 0o644, data: m.image })),
+        ];
+        fs.writeFileSync(path.join(tmp, 'initrd.gz'), gzipSync(cpioNewc(entries), { level: 1 }));
+        fs.writeFileSync(path.join(tmp, 'modules.txt'), modules.join('\n') + '\n');
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    },
+    onCorrupt: (why) => log(`cached boot files of ${k.id} are corrupt (${why}): rebuilding`),
+  });
+  if (!modules.length) modules = fs.readFileSync(a.file('modules.txt'), 'utf8').trim().split('\n');
+  return { kernel: k, vmlinuz: a.file('vmlinuz'), initrd: a.file('initrd.gz'), key, built: a.built, modules };
+}

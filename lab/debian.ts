@@ -1,0 +1,78 @@
+/**
+ * Pinned Debian packages for the lab: fetched with `apt-get download NAME=VERSION` into the
+ * cache, checked against the SHA-256 that apt's own (signed) package lists give for that exact
+ * version, and unpacked with `dpkg-deb -x` without installing anything.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cacheRoot, sha256File } from './cache';
+import { CommandError, runCommand } from './run';
+
+export interface DebPackage {
+  name: string;
+  version: string;
+}
+
+export function debsDir(): string {
+  return path.join(cacheRoot(), 'debs');
+}
+
+/** The file name apt-get download gives a package (':' in an epoch becomes %3a). */
+export function debFileName(p: DebPackage, arch = 'amd64'): string {
+  return `${p.name}_${p.version.replace(/:/g, '%3a')}_${arch}.deb`;
+}
+
+export class LabSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LabSetupError';
+  }
+}
+
+/** SHA-256 of NAME=VERSION according to apt's package lists. */
+export async function aptSha256(p: DebPackage): Promise<string> {
+  let out: string;
+  try {
+    out = await runCommand('apt-cache', ['show', `${p.name}=${p.version}`], { timeoutMs: 60_000 });
+  } catch (e) {
+    throw new LabSetupError(
+      `${p.name} ${p.version} is not in apt's package lists (${(e as Error).message.split('\n')[0]}); run \`xsave-harness lab setup\` (it runs apt-get update)`,
+    );
+  }
+  const m = /^SHA256: ([0-9a-f]{64})$/m.exec(out);
+  if (!m) throw new LabSetupError(`apt-cache show ${p.name}=${p.version} gives no SHA256 field`);
+  return m[1]!;
+}
+
+/** Path of the verified .deb in the cache, downloading it when missing or corrupt. */
+export async function ensureDeb(p: DebPackage, log: (s: string) => void = () => undefined): Promise<{ file: string; sha256: string; downloaded: boolean }> {
+  const dir = debsDir();
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, debFileName(p));
+  const want = await aptSha256(p);
+  if (fs.existsSync(file)) {
+    const got = sha256File(file);
+    if (got === want) return { file, sha256: want, downloaded: false };
+    log(`${path.basename(file)}: sha256 ${got.slice(0, 12)}… differs from apt's ${want.slice(0, 12)}…: downloading it again`);
+    fs.rmSync(file, { force: true });
+  }
+  log(`downloading ${p.name} ${p.version}`);
+  try {
+    await runCommand('apt-get', ['download', '-q', `${p.name}=${p.version}`], { cwd: dir, timeoutMs: 15 * 60_000 });
+  } catch (e) {
+    throw new LabSetupError(`apt-get download ${p.name}=${p.version} failed: ${(e as CommandError).message}`);
+  }
+  if (!fs.existsSync(file)) throw new LabSetupError(`apt-get download ${p.name}=${p.version} did not write ${file}`);
+  const got = sha256File(file);
+  if (got !== want) {
+    fs.rmSync(file, { force: true });
+    throw new LabSetupError(`${file}: downloaded file has sha256 ${got}, apt's lists say ${want}`);
+  }
+  return { file, sha256: want, downloaded: true };
+}
+
+/** Unpacks a .deb's files into `dir` (no maintainer scripts run). */
+export async function extractDeb(file: string, dir: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  await runCommand('dpkg-deb', ['-x', file, dir], { timeoutMs: 10 * 60_000 });
+}
