@@ -13,7 +13,7 @@ import { BOOT_MODULES, BUSYBOX, LabKernel } from './catalogue';
 import { cpioNewc, CpioEntry } from './cpio';
 import { ensureDeb, extractDeb } from './debian';
 import { GUEST_INIT } from './guestInit';
-import { indexModules, moduleClosure } from './modules';
+import { builtinModules, indexModules, moduleClosure } from './modules';
 import { runCommand } from './run';
 
 /** Bump when the way artefacts are built changes (it is part of every key). */
@@ -94,7 +94,7 @@ export async function ensureBootFiles(k: LabKernel, opts: BootOptions = {}): Pro
         if (!fs.existsSync(vmlinuz)) throw new Error(`${k.image.name}: no boot/vmlinuz-${k.release} in the package`);
         fs.copyFileSync(vmlinuz, path.join(tmp, 'vmlinuz'));
         const index = indexModules(path.join(work, 'image'), k.release);
-        const mods = await moduleClosure(index, BOOT_MODULES, new Map(overrides));
+        const mods = await moduleClosure(index, BOOT_MODULES, new Map(overrides), builtinModules(path.join(work, 'image'), k.release));
         modules = mods.map((m) => m.name);
         const entries: CpioEntry[] = [
           ...['bin', 'dev', 'proc', 'sys', 'lib', 'lib/mod'].map((name): CpioEntry => ({ name, type: 'dir', mode: 0o755 })),

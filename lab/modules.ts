@@ -32,6 +32,20 @@ export function indexModules(root: string, release: string): Map<string, string>
   return out;
 }
 
+/** Modules built into the kernel image (lib/modules/RELEASE/modules.builtin): nothing to load. */
+export function builtinModules(root: string, release: string): Set<string> {
+  const f = path.join(root, 'lib', 'modules', release, 'modules.builtin');
+  if (!fs.existsSync(f)) return new Set();
+  return new Set(
+    fs
+      .readFileSync(f, 'utf8')
+      .split('\n')
+      .map((l) => /([^/]+)\.ko$/.exec(l.trim())?.[1])
+      .filter((x): x is string => !!x)
+      .map(canonicalModule),
+  );
+}
+
 /** The module's bytes, decompressed. */
 export async function readModule(file: string): Promise<Buffer> {
   if (file.endsWith('.ko')) return fs.readFileSync(file);
@@ -58,16 +72,22 @@ export interface LoadedModule {
 }
 
 /**
- * `roots` and everything they depend on, dependencies first. `override` replaces a module's file
- * (patched KVM modules built by the lab). Throws naming the module when one is missing.
+ * `roots` and everything they depend on, dependencies first; modules built into the image
+ * (`builtin`) are skipped. `override` replaces a module's file (patched KVM modules built by the
+ * lab). Throws naming the module when one is missing.
  */
-export async function moduleClosure(index: ReadonlyMap<string, string>, roots: readonly string[], override: ReadonlyMap<string, string> = new Map()): Promise<LoadedModule[]> {
+export async function moduleClosure(
+  index: ReadonlyMap<string, string>,
+  roots: readonly string[],
+  override: ReadonlyMap<string, string> = new Map(),
+  builtin: ReadonlySet<string> = new Set(),
+): Promise<LoadedModule[]> {
   const loaded = new Map<string, LoadedModule>();
   const order: LoadedModule[] = [];
   const visiting = new Set<string>();
   const visit = async (raw: string, from: string): Promise<void> => {
     const name = canonicalModule(raw);
-    if (loaded.has(name)) return;
+    if (loaded.has(name) || (builtin.has(name) && !override.has(name))) return;
     if (visiting.has(name)) throw new Error(`module dependency cycle through ${name}`);
     visiting.add(name);
     const file = override.get(name) ?? index.get(name);
