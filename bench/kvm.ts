@@ -35,7 +35,7 @@ function raw(n: number, reuse = false): RawResult {
 }
 
 /** The case raw-bench.c runs, as the executor runs it: the same ioctls with the same buffer. */
-function typicalCase(table: CpuidEntry[], size: number): CaseSpec {
+export function typicalCase(table: CpuidEntry[], size: number): CaseSpec {
   const d0 = table.find((e) => e.leaf === 0xd && e.subleaf === 0);
   const host = d0 ? BigInt(d0.eax >>> 0) | (BigInt(d0.edx >>> 0) << 32n) : 3n;
   const r = new Uint8Array(size);

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   for (const [name, file, exp] of [
     ['fuzz', 'fuzz', 'benchSection'],
     ['mutants', 'mutants', 'benchSection'],
+    ['lab', 'lab', 'benchSection'],
   ] as const) {
     const s = optionalSection(file, exp);
     if (s) sections[name] = s;

@@ -23,10 +23,15 @@ const EXEC_FLAGS = ['-O2', '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-static
 
 export type Log = (s: string) => void;
 
-/** The executor, linked statically (the initramfs has no C library). */
+/**
+ * The executor, and the raw C loop of bench/lab.ts (executor/raw-bench.c), linked statically
+ * (the initramfs has no C library). Returns the executor's path; the raw loop lies beside it.
+ */
 export async function ensureStaticExecutor(log: Log = () => undefined): Promise<string> {
   const src = path.join(executorDir(), 'xsave-exec.c');
+  const rawSrc = path.join(executorDir(), 'raw-bench.c');
   const srcHash = sha256File(src);
+  const rawHash = sha256File(rawSrc);
   let cc = 'cc';
   try {
     cc = (await runCommand('cc', ['--version'], { timeoutMs: 10_000 })).split('\n')[0]!;
@@ -35,11 +40,12 @@ export async function ensureStaticExecutor(log: Log = () => undefined): Promise<
   }
   const a = await ensureArtefact({
     kind: 'executor',
-    key: keyOf([BUILDER, srcHash, cc, ...EXEC_FLAGS]),
-    inputs: { source: `executor/xsave-exec.c sha256 ${srcHash}`, compiler: cc, flags: EXEC_FLAGS.join(' ') },
+    key: keyOf([BUILDER, srcHash, rawHash, cc, ...EXEC_FLAGS]),
+    inputs: { source: `executor/xsave-exec.c sha256 ${srcHash}`, raw: `executor/raw-bench.c sha256 ${rawHash}`, compiler: cc, flags: EXEC_FLAGS.join(' ') },
     build: async (tmp) => {
       log('building the static executor');
       await runCommand('cc', [...EXEC_FLAGS, '-o', path.join(tmp, 'xsave-exec'), src], { timeoutMs: 120_000 });
+      await runCommand('cc', [...EXEC_FLAGS, '-o', path.join(tmp, 'xsave-raw-bench'), rawSrc], { timeoutMs: 120_000 });
     },
     onCorrupt: (why) => log(`cached executor is corrupt (${why}): rebuilding`),
   });
@@ -74,6 +80,7 @@ export async function ensureBootFiles(k: LabKernel, opts: BootOptions = {}): Pro
     image: `${k.image.name} ${k.image.version} sha256 ${image.sha256}`,
     busybox: `${BUSYBOX.name} ${BUSYBOX.version} sha256 ${busybox.sha256}`,
     executor: `sha256 ${sha256File(executor)}`,
+    raw: `sha256 ${sha256File(path.join(path.dirname(executor), 'xsave-raw-bench'))}`,
     init: `sha256 ${sha256(GUEST_INIT)}`,
     modules: BOOT_MODULES.join(','),
   };
@@ -100,6 +107,7 @@ export async function ensureBootFiles(k: LabKernel, opts: BootOptions = {}): Pro
           ...['bin', 'dev', 'proc', 'sys', 'lib', 'lib/mod'].map((name): CpioEntry => ({ name, type: 'dir', mode: 0o755 })),
           { name: 'bin/busybox', type: 'file', mode: 0o755, data: fs.readFileSync(path.join(work, 'busybox', 'bin', 'busybox')) },
           { name: 'xsave-exec', type: 'file', mode: 0o755, data: fs.readFileSync(executor) },
+          { name: 'xsave-raw-bench', type: 'file', mode: 0o755, data: fs.readFileSync(path.join(path.dirname(executor), 'xsave-raw-bench')) },
           { name: 'init', type: 'file', mode: 0o755, data: Buffer.from(GUEST_INIT) },
           { name: 'modules.order', type: 'file', mode: 0o644, data: Buffer.from(modules.join('\n') + '\n') },
           ...mods.map((m): CpioEntry => ({ name: `lib/mod/${m.name}.ko`, type: 'file', mode: 0o644, data: m.image })),

@@ -1,7 +1,8 @@
 /**
  * /init of a lab VM (busybox sh): mount the pseudo file systems, load the modules in the order
  * the builder wrote, find the virtio port named "xsave" (wired to QEMU's stdio on the host),
- * and run the executor on it. Lines for the host start with "XSLAB". When the executor ends
+ * and run the executor on it (or, with xslab.raw=N on the kernel command line, the raw C loop
+ * of bench/lab.ts for N cases). Lines for the host start with "XSLAB". When the executor ends
  * (the host closed the port, or it crashed) the VM reboots, which with -no-reboot ends QEMU.
  */
 export const GUEST_INIT = `#!/bin/busybox sh
@@ -21,8 +22,16 @@ done
 if [ -z "$port" ]; then
   echo "XSLAB fatal no virtio port named xsave"
 else
+  raw=
+  for w in $(cat /proc/cmdline); do
+    case $w in xslab.raw=*) raw=\${w#xslab.raw=} ;; esac
+  done
   echo "XSLAB ready $port"
-  /xsave-exec 0<>$port 1>&0
+  if [ -n "$raw" ]; then
+    /xsave-raw-bench $raw 0<>$port 1>&0
+  else
+    /xsave-exec 0<>$port 1>&0
+  fi
   echo "XSLAB executor-exit $?"
 fi
 dmesg | grep -iE 'kvm|pkru|xsave|xfeature' | tail -n 20

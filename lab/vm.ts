@@ -52,6 +52,8 @@ export interface VmSpec {
   memMb?: number;
   /** guest console log; default a temporary file */
   consoleLog?: string;
+  /** added to the kernel command line (bench/lab.ts: xslab.raw=N) */
+  append?: string;
 }
 
 export function qemuArgs(spec: VmSpec, consoleLog: string): string[] {
@@ -69,7 +71,7 @@ export function qemuArgs(spec: VmSpec, consoleLog: string): string[] {
     '-kernel', spec.boot.vmlinuz,
     '-initrd', spec.boot.initrd,
     // mitigations=off: speculative-execution defences cost much under TCG and touch nothing of KVM's XSAVE ABI.
-    '-append', 'console=ttyS0 quiet panic=-1 mitigations=off',
+    '-append', `console=ttyS0 quiet panic=-1 mitigations=off${spec.append ? ` ${spec.append}` : ''}`,
   ];
 }
 

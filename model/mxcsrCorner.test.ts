@@ -35,7 +35,7 @@ import {
 
 /** The 5.15 `load_xsave` group. */
 const LOAD_515 = ['linux-5.15'];
-/** fpu_copy_uabi_to_guest_fpstate → copy_uabi_to_xstate (5.16, the Jammy backport, 5.17 … 7.0). */
+/** fpu_copy_uabi_to_guest_fpstate → copy_uabi_to_xstate (5.16, the Jammy backport, 5.17 … 7.0, the lab's Debian kernels). */
 const FPU_UABI = [
   'linux-5.16',
   'pve-5.15',
@@ -53,6 +53,8 @@ const FPU_UABI = [
   'pve-6.17',
   'pve-7.0',
   'linux-6.18-pvm',
+  'debian-6.1',
+  'debian-6.12',
 ];
 const ALL = [...LOAD_515, ...FPU_UABI];
 const is515 = (id: string): boolean => LOAD_515.includes(id);
