@@ -15,7 +15,7 @@ import { calibrateMachine } from '../kvm/calibration';
 import { runConformance } from '../kvm/conformance';
 import { XsaveExecutor } from '../kvm/executor';
 import { generateCases } from '../kvm/generate';
-import { CaseSpec, CpuidEntry } from '../kvm/protocol';
+import { typicalCase } from './typicalCase';
 
 interface RawResult {
   cases: number;
@@ -32,23 +32,6 @@ function raw(n: number, reuse = false): RawResult {
   const bin = path.join(executorDir(), 'build', 'xsave-raw-bench');
   const out = execFileSync(bin, [String(n), ...(reuse ? ['reuse'] : [])], { encoding: 'utf8', timeout: 300_000 });
   return JSON.parse(out.trim()) as RawResult;
-}
-
-/** The case raw-bench.c runs, as the executor runs it: the same ioctls with the same buffer. */
-export function typicalCase(table: CpuidEntry[], size: number): CaseSpec {
-  const d0 = table.find((e) => e.leaf === 0xd && e.subleaf === 0);
-  const host = d0 ? BigInt(d0.eax >>> 0) | (BigInt(d0.edx >>> 0) << 32n) : 3n;
-  const r = new Uint8Array(size);
-  for (let i = 0; i < 4096; i++) r[i] = (i * 37 + 11) & 0xff;
-  r.fill(0, 416);
-  for (let i = 576; i < 2432; i++) r[i] = (i * 13 + 5) & 0xff;
-  const v = new DataView(r.buffer);
-  v.setUint32(24, 0x1f80, true);
-  v.setBigUint64(512, host, true);
-  return {
-    cpuid: table,
-    steps: [{ op: 'setCpuid2' }, { op: 'setXcrs', xcr0: 0x7n & host }, { op: 'setXsave', region: r }, { op: 'getXsave' }, { op: 'getXcrs' }],
-  };
 }
 
 async function main(): Promise<number> {

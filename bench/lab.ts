@@ -12,7 +12,7 @@ import { QEMU, labVm, qemuArgs, qemuAvailability } from '../lab/vm';
 import { runConformance } from '../kvm/conformance';
 import { generateCases } from '../kvm/generate';
 import { Goal, median } from './stats';
-import { typicalCase } from './kvm';
+import { typicalCase } from './typicalCase';
 
 /** Boot to the executor's first reply, ms. */
 async function bootToReady(kernelId: string, hostId: string): Promise<number> {

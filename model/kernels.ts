@@ -63,6 +63,8 @@ export interface KernelVariant {
   pvePatch: PveVariant | null;
   /** statements of this variant that rest on UNCONFIRMED research */
   unconfirmed?: string[];
+  /** statements checked on the real kernel in the kernel lab (lab/, docs/lab.md), with how */
+  measured?: string[];
 }
 
 const upstream515: Omit<KernelVariant, 'id' | 'title'> = {
@@ -132,9 +134,17 @@ export const KERNELS: readonly KernelVariant[] = [
   k('pve-7.0', 'PVE kernel 7.0 with the PKRU patch after the XFD pre-mask (c122cdc78e79, variant C)', linux619, { pvePatch: 'C' }),
   // The kernel lab's stock kernels (lab/catalogue.ts), checked against the real kernel under QEMU.
   k('debian-6.1', "Debian 12's 6.1.192-3: 6.1-stable with 18164f66e6c5 + 8647c52e9504 backported, so 6.6 rules; no protected-state checks", linux66, {
-    unconfirmed: ['6.1-stable carries the 6.6 GET/SET rules (inferred from behaviour in lab-tcg.md; the kernel lab checks it on every run)'],
+    measured: [
+      '6.6 GET/SET/XCRS rules: every calibration probe step and 10,000 generated cases per lab host (pku, nopku, noavx) agree (kvm-check --lab debian-6.1 --host all)',
+      'the MXCSR reserved-bit check applies only when XSTATE_BV has x87, SSE or YMM (probe mxcsr/*, class accepted/mxcsr-reserved-unchecked)',
+    ],
   }),
-  k('debian-6.12', "Debian 12's 6.12.118 backport kernel: upstream 6.12 rules", linux612),
+  k('debian-6.12', "Debian 12's 6.12.118 backport kernel: upstream 6.12 rules", linux612, {
+    measured: [
+      '6.12 GET/SET/XCRS rules: every calibration probe step and 10,000 generated cases per lab host (pku, nopku, noavx) agree (kvm-check --lab debian-6.12 --host all)',
+      'the MXCSR reserved-bit check applies only when XSTATE_BV has x87, SSE or YMM (probe mxcsr/*, class accepted/mxcsr-reserved-unchecked)',
+    ],
+  }),
   k('linux-6.18-pvm', 'the project machines\' 6.18 kernel with the PVM backend: 6.12 rules, guest-supported XCR0 = host set after KVM_SET_CPUID2', linux612, {
     gsx: 'host-after-cpuid',
   }),
