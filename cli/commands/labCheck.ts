@@ -9,7 +9,8 @@ import type { Fixup } from '../../model';
 import { LAB_HOSTS, LAB_KERNELS } from '../../lab/catalogue';
 import { progress } from '../../lab/progress';
 import { LabSession, openLab } from '../../lab/session';
-import { qemuAvailability } from '../../lab/vm';
+import { labAccel, qemuAvailability } from '../../lab/vm';
+import { execFileSync } from 'node:child_process';
 import { EXIT, UsageError } from '../exitCodes';
 import { KvmCheckReport, checkMachine, positiveInt } from './kvm-check';
 
@@ -64,7 +65,7 @@ async function runPair(kernel: string, host: string, o: LabRunOptions, lines: st
     host,
     catalogueHost: LAB_HOSTS.find((h) => h.id === host)!.catalogueHost,
     release: null,
-    accel: '',
+    accel: labAccel(),
     bootMs: null,
     check: null,
     cases: 0,
@@ -171,7 +172,16 @@ export async function runLab(o: LabRunOptions): Promise<number> {
     jobs,
   );
   const elapsedMs = Date.now() - t0;
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    /* not a git checkout */
+  }
   const summary = {
+    date: new Date().toISOString(),
+    commit,
+    command: `xsave-harness kvm-check --lab ${kernels.join(',')} --host ${o.hosts} --cases ${o.n} --seed ${o.seed}`,
     seed: o.seed,
     fixup: o.plugin.name,
     casesPerPair: o.n,
