@@ -83,8 +83,13 @@ export interface Prediction {
 
 const ERRNO: Record<string, number> = { EINVAL: 22, EPERM: 1 };
 
-/** The model's prediction for `c` on `machine`; `plugin` is the fixup under test. */
-export function predictCase(machine: ThisMachine, c: CCase, plugin: Fixup = PVE_FIXUP): Prediction {
+/**
+ * The model's prediction for `c` on `machine`; `plugin` is the fixup under test (applied by the
+ * VMM side to cases with `fixup`), `kernelPatch` what a kernel that carries the Proxmox patch
+ * applies itself (default the patch as the model states it; the lab's patched kernels are
+ * judged against a plug-in here: the real C patch is the reference).
+ */
+export function predictCase(machine: ThisMachine, c: CCase, plugin: Fixup = PVE_FIXUP, kernelPatch: Fixup = PVE_FIXUP): Prediction {
   let vcpu: Vcpu = createVcpu(machine.kernel, machine.host);
   const steps: StepPrediction[] = [];
   const sent = new Map<number, Uint8Array>();
@@ -118,7 +123,7 @@ export function predictCase(machine: ThisMachine, c: CCase, plugin: Fixup = PVE_
         }
         sent.set(i, buf);
         // A kernel that carries the Proxmox patch applies it itself, on top of what was sent.
-        const r = setXsave(vcpu, buf, machine.kernel.pvePatch !== null ? PVE_FIXUP : null);
+        const r = setXsave(vcpu, buf, machine.kernel.pvePatch !== null ? kernelPatch : null);
         vcpu = r.vcpu;
         steps.push({ op: s.op, errno: r.rc === 0 ? 0 : ERRNO[r.rc]!, reason: r.reason, fixupFired: fired });
         break;
@@ -275,6 +280,8 @@ export interface ConformanceRun {
 
 export interface RunOptions {
   plugin?: Fixup;
+  /** the model of the patch a patched kernel carries (predictCase); default the Proxmox patch */
+  kernelPatch?: Fixup;
   chunkSize?: number;
   /** called after each chunk with the number of cases finished */
   onChunk?: (done: number, total: number) => void;
@@ -293,7 +300,7 @@ export async function runConformance(exec: XsaveExecutor, machine: ThisMachine, 
   const plugin = opts.plugin ?? PVE_FIXUP;
   const chunk = Math.max(1, opts.chunkSize ?? 500);
   const retries = opts.retries ?? 1;
-  const predictions = cases.map((c) => predictCase(machine, c, plugin));
+  const predictions = cases.map((c) => predictCase(machine, c, plugin, opts.kernelPatch));
   const specs = cases.map((c, i) => toCaseSpec(c, predictions[i]!));
   const results: Array<CaseResult | null> = [];
   const infra: InfraEvent[] = [];
