@@ -2,7 +2,7 @@
  * /init of a lab VM (busybox sh): mount the pseudo file systems, load the modules in the order
  * the builder wrote, find the virtio port named "xsave" (wired to QEMU's stdio on the host),
  * and run the executor on it (or, with xslab.raw=N on the kernel command line, the raw C loop
- * of bench/lab.ts for N cases). Lines for the host start with "XSLAB". When the executor ends
+ * of bench/lab.ts for N cases; xslab.raw=N:reuse for its one-vCPU variant). Lines for the host start with "XSLAB". When the executor ends
  * (the host closed the port, or it crashed) the VM reboots, which with -no-reboot ends QEMU.
  */
 export const GUEST_INIT = `#!/bin/busybox sh
@@ -28,7 +28,7 @@ else
   done
   echo "XSLAB ready $port"
   if [ -n "$raw" ]; then
-    /xsave-raw-bench $raw 0<>$port 1>&0
+    /xsave-raw-bench \${raw%%:*} \${raw#*:} 0<>$port 1>&0
   else
     /xsave-exec 0<>$port 1>&0
   fi
