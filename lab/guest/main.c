@@ -1,0 +1,80 @@
+/* xsave-harness lab guest: set x87/SSE state once, then every round check it
+ * and report over COM1:
+ *   XSG start mode=hlt|busy
+ *   XSG round=N ticks=T check=ok
+ *   XSG round=N ticks=T check=BAD fcw=.. fsw=.. ftw=.. mxcsr=.. st=.. xmm=..
+ * (st/xmm: bit masks of the registers that differ). A round is every
+ * ROUND_TICKS ticks of the 100 Hz PIT. "busy" on the multiboot command line
+ * (QEMU -append busy) spins instead of HLT between rounds. */
+#include <stdint.h>
+#include "serial.h"
+#include "fpu.h"
+#include "timer.h"
+
+#define MB_BOOTLOADER_MAGIC 0x2badb002
+#define MB_INFO_CMDLINE (1u << 2)
+#define ROUND_TICKS 20	/* 200 ms */
+
+struct mb_info {
+	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline;
+};
+
+static int has_word(const char *s, const char *w)
+{
+	const char *p, *q;
+
+	for (; *s; s++) {
+		for (p = s, q = w; *q && *p == *q; p++, q++)
+			;
+		if (!*q)
+			return 1;
+	}
+	return 0;
+}
+
+static void report(uint32_t round, const struct fxsave_area *now,
+		   struct fpu_diff d)
+{
+	serial_puts("XSG round=");
+	serial_dec(round);
+	serial_puts(" ticks=");
+	serial_dec(timer_ticks());
+	if (!d.st_bad && !d.xmm_bad && !d.control_bad) {
+		serial_puts(" check=ok\n");
+		return;
+	}
+	serial_puts(" check=BAD fcw=");
+	serial_hex(now->fcw, 4);
+	serial_puts(" fsw=");
+	serial_hex(now->fsw, 4);
+	serial_puts(" ftw=");
+	serial_hex(now->ftw, 2);
+	serial_puts(" mxcsr=");
+	serial_hex(now->mxcsr, 8);
+	serial_puts(" st=");
+	serial_hex(d.st_bad, 2);
+	serial_puts(" xmm=");
+	serial_hex(d.xmm_bad, 2);
+	serial_puts("\n");
+}
+
+void main(uint32_t magic, const struct mb_info *mb);
+
+void main(uint32_t magic, const struct mb_info *mb)
+{
+	static struct fxsave_area now;
+	int busy = 0;
+	uint32_t round;
+
+	serial_init();
+	if (magic == MB_BOOTLOADER_MAGIC && (mb->flags & MB_INFO_CMDLINE))
+		busy = has_word((const char *)mb->cmdline, "busy");
+	fpu_setup();
+	check_init();
+	timer_init();
+	serial_puts(busy ? "XSG start mode=busy\n" : "XSG start mode=hlt\n");
+	for (round = 1;; round++) {
+		report(round, &now, check_now(&now));
+		timer_wait(ROUND_TICKS, busy);
+	}
+}
