@@ -123,7 +123,7 @@ shown=0
 show_monitor() { # the monitor's answers since the last call (echoed command lines dropped)
 	size=$(wc -c < /run/mon.log)
 	tail -c +$((shown + 1)) /run/mon.log | tr -d '\r\033' |
-		grep -v '(qemu)\|^QEMU .* monitor\|^[[:space:]]*$' |
+		grep -v '(qemu)\|\[K\|^QEMU .* monitor\|^[[:space:]]*$' |
 		sed "s/^/XSO phase=$phase hmp-out: /"
 	shown=$size
 }
