@@ -1,15 +1,18 @@
 /* xsave-harness lab guest: set x87/SSE state once, then every round check it
  * and report over COM1:
  *   XSG start mode=hlt|busy
- *   XSG round=N ticks=T check=ok
- *   XSG round=N ticks=T check=BAD fcw=.. fsw=.. ftw=.. mxcsr=.. st=.. xmm=..
- * (st/xmm: bit masks of the registers that differ). A round is every
+ *   XSG round=N ticks=T kvmclock_ms=K check=ok
+ *   XSG round=N ticks=T kvmclock_ms=K check=BAD fcw=.. fsw=.. ftw=.. mxcsr=.. st=.. xmm=..
+ * (st/xmm: bit masks of the registers that differ; K: the kvmclock time in ms,
+ * "none" without kvmclock). A round is every
  * ROUND_TICKS ticks of the 100 Hz PIT. "busy" on the multiboot command line
  * (QEMU -append busy) spins instead of HLT between rounds. */
 #include <stdint.h>
 #include "serial.h"
 #include "fpu.h"
 #include "timer.h"
+#include "kvmclock.h"
+#include "div64.h"
 
 #define MB_BOOTLOADER_MAGIC 0x2badb002
 #define MB_INFO_CMDLINE (1u << 2)
@@ -32,6 +35,8 @@ static int has_word(const char *s, const char *w)
 	return 0;
 }
 
+static int kvm;
+
 static void report(uint32_t round, const struct fxsave_area *now,
 		   struct fpu_diff d)
 {
@@ -39,6 +44,11 @@ static void report(uint32_t round, const struct fxsave_area *now,
 	serial_dec(round);
 	serial_puts(" ticks=");
 	serial_dec(timer_ticks());
+	serial_puts(" kvmclock_ms=");
+	if (kvm)
+		serial_dec(div64_32(kvmclock_ns(), 1000000));
+	else
+		serial_puts("none");
 	if (!d.st_bad && !d.xmm_bad && !d.control_bad) {
 		serial_puts(" check=ok\n");
 		return;
@@ -71,8 +81,10 @@ void main(uint32_t magic, const struct mb_info *mb)
 		busy = has_word((const char *)mb->cmdline, "busy");
 	fpu_setup();
 	check_init();
+	kvm = kvmclock_init();
 	timer_init();
-	serial_puts(busy ? "XSG start mode=busy\n" : "XSG start mode=hlt\n");
+	serial_puts(busy ? "XSG start mode=busy" : "XSG start mode=hlt");
+	serial_puts(kvm ? " kvmclock=on\n" : " kvmclock=none\n");
 	for (round = 1;; round++) {
 		report(round, &now, check_now(&now));
 		timer_wait(ROUND_TICKS, busy);

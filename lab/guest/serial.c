@@ -2,6 +2,7 @@
  * poll it anyway so that the program is correct on any 16550. */
 #include "serial.h"
 #include "io.h"
+#include "div64.h"
 
 #define COM1 0x3f8
 
@@ -43,15 +44,17 @@ void serial_hex(uint32_t v, int digits)
 	serial_puts(buf);
 }
 
-void serial_dec(uint32_t v)
+void serial_dec(uint64_t v)
 {
-	char buf[11];
-	int i = 10;
+	char buf[21];
+	int i = 20;
+	uint64_t q;
 
 	buf[i] = 0;
 	do {
-		buf[--i] = (char)('0' + v % 10);
-		v /= 10;
+		q = div64_32(v, 10);
+		buf[--i] = (char)('0' + (uint32_t)(v - q * 10));
+		v = q;
 	} while (v);
 	serial_puts(buf + i);
 }

@@ -6,5 +6,5 @@
 void serial_init(void);
 void serial_puts(const char *s);
 void serial_hex(uint32_t v, int digits);
-void serial_dec(uint32_t v);
+void serial_dec(uint64_t v);
 #endif
