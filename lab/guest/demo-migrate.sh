@@ -7,7 +7,8 @@
 #           observe; then inner QEMU -loadvm xsg1, observe.
 # What the outer /init does and prints: init-outer.sh. Summary lines:
 #   RESULT phase=migrate-in|loadvm outcome=intact|no-progress|corrupt|restarted
-#          lines=N first_round=A last_round_before=B bad=K vcpu_pct=X
+#          lines=N first_round=A round_at_save=B bad=K vcpu_pct=X vm_status=S
+#          kvmclock_at_save_ms=C kvmclock_first_ms=D kvmclock_last_ms=E leak=0|1
 #
 # usage: demo-migrate.sh [--src-kernel VMLINUZ --src-modules DIR]
 #                        [--dst-kernel VMLINUZ --dst-modules DIR]
@@ -183,7 +184,9 @@ else
 fi
 bytes=$(sed -n 's/^XSO migrate-out bytes=\([0-9]*\).*/\1/p' "$work/src.console" | tr -d '\r')
 [ "${bytes:-0}" -gt 0 ] || infra "source wrote no migration stream"
-last_before=$(sed -n 's/^XSO phase=source summary .*last_round=\([0-9]*\).*/\1/p' "$work/src.console" | tr -d '\r')
+srcval() { # srcval WHEN KEY: a value of the guest's last line before savevm/migrate
+	tr -d '\r' < "$work/src.console" | sed -n "s/^XSO phase=source $1-after .*\b$2=\([0-9]*\).*/\1/p"
+}
 # The target gets a fresh copy of what the source wrote (kept as *.orig).
 for f in state.img snap.qcow2; do
 	[ -f "$work/$f.orig" ] || cp --sparse=always "$work/$f" "$work/$f.orig"
@@ -211,6 +214,10 @@ for phase in migrate-in loadvm; do
 	else outcome=intact
 	fi
 	[ "$outcome" = intact ] || status=1
-	echo "RESULT phase=$phase outcome=$outcome lines=$n first_round=$first last_round_before=$last_before bad=$bad vcpu_pct=${vcpu:-?} vm_status=${vmstatus:-?} leak=$leak"
+	when=migrate
+	[ "$phase" = loadvm ] && when=savevm
+	c0=$(sed -n 's/.* kvmclock_first_ms=\([0-9a-z]*\).*/\1/p' <<<"$line")
+	c1=$(sed -n 's/.* kvmclock_last_ms=\([0-9a-z]*\).*/\1/p' <<<"$line")
+	echo "RESULT phase=$phase outcome=$outcome lines=$n first_round=$first round_at_save=$(srcval $when round) bad=$bad vcpu_pct=${vcpu:-?} vm_status=${vmstatus:-?} kvmclock_at_save_ms=$(srcval $when kvmclock_ms) kvmclock_first_ms=$c0 kvmclock_last_ms=$c1 leak=$leak"
 done
 exit $status

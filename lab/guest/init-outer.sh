@@ -20,8 +20,10 @@
 #   XSO phase=P hmp cmd=C ms=N        an HMP command and how long it took
 #   XSO phase=P hmp-out: TEXT         what the monitor answered
 #   XSO phase=P qemu-stderr: TEXT     what the inner QEMU printed
-#   XSO phase=P summary lines=N first_round=A last_round=B bad=K alive=0|1
+#   XSO phase=P summary lines=N first_round=A last_round=B bad=K kvmclock_first_ms=C kvmclock_last_ms=D
 #   XSO migrate-out bytes=N          size of the stream written to /dev/vda
+#   XSO phase=source savevm-after|migrate-after round=N ticks=T kvmclock_ms=K ...
+#                                     the guest's last line when the state was taken
 #   XSO done                          the role ran to its end (then power off)
 # Each wait is bounded; whatever happens, the script ends in poweroff.
 
@@ -171,9 +173,14 @@ stop_inner() {
 	sed 's/\r//g' /run/g.log
 	say "phase=$phase guest-log end"
 	sed 's/\r//g' /run/g.log | awk -v p="$phase" '
-		/^XSG round=/ { n++; split($2, a, "="); r = a[2]; if (!first) first = r; last = r }
+		function val(k,   i, a) { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) return a[2] } }
+		/^XSG round=/ {
+			n++; r = val("round"); c = val("kvmclock_ms")
+			if (n == 1) { first = r; c0 = c }
+			last = r; c1 = c
+		}
 		/check=BAD/ { bad++ }
-		END { printf "XSO phase=%s summary lines=%d first_round=%d last_round=%d bad=%d\n", p, n, first, last, bad }'
+		END { printf "XSO phase=%s summary lines=%d first_round=%d last_round=%d bad=%d kvmclock_first_ms=%s kvmclock_last_ms=%s\n", p, n, first, last, bad, c0, c1 }'
 }
 
 observe_run() { # the same observations for every phase
@@ -186,7 +193,11 @@ observe_run() { # the same observations for every phase
 	wait_lines $(( $(rounds) + 5 )) 10 >/dev/null
 	cpu_measure "$observe"
 	hmp 'info status'
+	# Reading the registers makes QEMU get and later put the whole vCPU state,
+	# which changes what the guest sees (measured: it resets kvmclock after a
+	# refused restore), so the VM is stopped first and never resumed.
 	if [ "$(rounds)" -eq 0 ] || grep -q check=BAD /run/g.log; then
+		hmp stop
 		hmp 'info registers'
 	fi
 }
@@ -197,10 +208,12 @@ source)
 	start_inner source
 	observe_run
 	hmp 'savevm xsg1' 60
+	say "phase=source savevm-after $(grep '^XSG round=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
 	hmp 'info snapshots'
 	wait_lines $(( $(rounds) + 3 )) 10 >/dev/null
 	hmp 'migrate "exec:cat > /run/state.bin"' 60
 	hmp 'info migrate'
+	say "phase=source migrate-after $(grep '^XSG round=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
 	bytes=$(wc -c < /run/state.bin 2>/dev/null || echo 0)
 	dd if=/run/state.bin of=/dev/vda bs=1M conv=fsync 2>/dev/null
 	say "migrate-out bytes=$bytes"
