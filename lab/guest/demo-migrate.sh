@@ -185,7 +185,7 @@ fi
 bytes=$(sed -n 's/^XSO migrate-out bytes=\([0-9]*\).*/\1/p' "$work/src.console" | tr -d '\r')
 [ "${bytes:-0}" -gt 0 ] || infra "source wrote no migration stream"
 srcval() { # srcval WHEN KEY: a value of the guest's last line before savevm/migrate
-	tr -d '\r' < "$work/src.console" | sed -n "s/^XSO phase=source $1-after .*\b$2=\([0-9]*\).*/\1/p"
+	tr -d '\r' < "$work/src.console" | sed -n "s/^XSO phase=source $1-at .*\b$2=\([0-9]*\).*/\1/p"
 }
 # The target gets a fresh copy of what the source wrote (kept as *.orig).
 for f in state.img snap.qcow2; do

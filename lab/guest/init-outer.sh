@@ -22,8 +22,9 @@
 #   XSO phase=P qemu-stderr: TEXT     what the inner QEMU printed
 #   XSO phase=P summary lines=N first_round=A last_round=B bad=K kvmclock_first_ms=C kvmclock_last_ms=D
 #   XSO migrate-out bytes=N          size of the stream written to /dev/vda
-#   XSO phase=source savevm-after|migrate-after round=N ticks=T kvmclock_ms=K ...
-#                                     the guest's last line when the state was taken
+#   XSO phase=source savevm-at|migrate-at round=N ticks=T kvmclock_ms=K ...
+#                                     the guest's last line before savevm / after migrate
+#                                     (the VM is stopped once migrate completes)
 #   XSO done                          the role ran to its end (then power off)
 # Each wait is bounded; whatever happens, the script ends in poweroff.
 
@@ -207,13 +208,13 @@ case $role in
 source)
 	start_inner source
 	observe_run
+	say "phase=source savevm-at $(grep '^XSG round=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
 	hmp 'savevm xsg1' 60
-	say "phase=source savevm-after $(grep '^XSG round=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
 	hmp 'info snapshots'
 	wait_lines $(( $(rounds) + 3 )) 10 >/dev/null
 	hmp 'migrate "exec:cat > /run/state.bin"' 60
 	hmp 'info migrate'
-	say "phase=source migrate-after $(grep '^XSG round=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
+	say "phase=source migrate-at $(grep '^XSG round=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
 	bytes=$(wc -c < /run/state.bin 2>/dev/null || echo 0)
 	dd if=/run/state.bin of=/dev/vda bs=1M conv=fsync 2>/dev/null
 	say "migrate-out bytes=$bytes"
