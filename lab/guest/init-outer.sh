@@ -172,10 +172,11 @@ stop_inner() {
 	sed 's/\r//g' /run/qemu.err | sed "s/^/XSO phase=$phase qemu-stderr: /"
 	say "phase=$phase guest-log begin"
 	sed 's/\r//g' /run/g.log
+	[ -z "$(tail -c 1 /run/g.log)" ] || echo # a line cut short by stop
 	say "phase=$phase guest-log end"
 	sed 's/\r//g' /run/g.log | awk -v p="$phase" '
 		function val(k,   i, a) { for (i = 2; i <= NF; i++) { split($i, a, "="); if (a[1] == k) return a[2] } }
-		/^XSG round=/ {
+		/^XSG round=.* check=/ {
 			n++; r = val("round"); c = val("kvmclock_ms")
 			if (n == 1) { first = r; c0 = c }
 			last = r; c1 = c
