@@ -15,10 +15,12 @@
 #                        [--src-cpu max] [--dst-cpu max,-pku]
 #                        [--guest hlt|busy] [--observe SECONDS]
 #                        [--work DIR] [--timeout SECONDS]
-#                        [--simulate-leak] [--reuse-source]
+#                        [--simulate-leak] [--reuse-source] [--strace]
 #   --simulate-leak: before the target boot, set the PKRU bit (9) of
 #     env.xstate_bv in the migration stream and in the snapshot (leak-pkru.py),
 #     as a leaky source kernel would have saved it.
+#   --strace: run the inner QEMU under strace and print its failed ioctls
+#     (slows the guest: every exit to QEMU is a traced ioctl).
 #   --reuse-source: skip the source boot, take the stream and snapshot that an
 #     earlier run left in the work dir (one source, several targets).
 #   DIR is a kernel's lib/modules/VERSION (may be empty: KVM built in).
@@ -33,7 +35,7 @@ work=/tmp/xsave-lab-qemu
 debcache=/root/.cache/xsave-harness/lab/debs
 src_kernel= src_modules= dst_kernel= dst_modules=
 src_cpu=max dst_cpu=max,-pku guest=hlt observe=5 limit=300
-leak=0 reuse=0
+leak=0 reuse=0 strace=0
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 3; }
 while [ $# -gt 0 ]; do
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--timeout) limit=$2; shift 2 ;;
 	--simulate-leak) leak=1; shift ;;
 	--reuse-source) reuse=1; shift ;;
+	--strace) strace=1; shift ;;
 	*) usage ;;
 	esac
 done
@@ -95,6 +98,12 @@ build_base() {
 	cp "$bb" "$root/bin/busybox"
 	ln -s busybox "$root/bin/sh"
 	"$here/qemu-closure.sh" "$root" >&2 || infra "qemu-closure failed"
+	if [ "$strace" = 1 ]; then # strace and its libraries, at their paths
+		local f
+		for f in /usr/bin/strace $(ldd /usr/bin/strace | awk '$3 ~ /^\// { print $3 }'); do
+			mkdir -p "$root$(dirname "$f")" && cp -L "$f" "$root$f"
+		done
+	fi
 	cp "$work/guest-build/xsave-guest.elf" "$root/guest/"
 	cp "$here/init-outer.sh" "$root/init"
 	chmod +x "$root/init"
@@ -162,7 +171,7 @@ boot() { # boot NAME KERNEL CPU ROLE
 	timeout --kill-after=10 "$limit" qemu-system-x86_64 -accel tcg -cpu "$cpu" -m 3072 -smp 1 \
 		-nodefaults -display none -no-reboot -serial stdio -monitor none \
 		-kernel "$kernel" -initrd "$work/$name.initrd" \
-		-append "console=ttyS0 quiet panic=-1 xsg_role=$role xsg_guest=$guest xsg_observe=$observe" \
+		-append "console=ttyS0 quiet panic=-1 xsg_role=$role xsg_guest=$guest xsg_observe=$observe xsg_strace=$strace" \
 		-drive "file=$work/state.img,format=raw,if=virtio" \
 		-drive "file=$work/snap.qcow2,format=raw,if=virtio" \
 		< /dev/null > "$work/$name.console" 2>&1 &

@@ -4,6 +4,7 @@
 # in the role given on the kernel command line, and reports on the console.
 #
 # Command line: xsg_role=source|target  xsg_guest=hlt|busy  xsg_observe=SECONDS
+#               xsg_strace=0|1
 #   source: run the guest, `savevm xsg1` on the qcow2 drive (/dev/vdb), let it
 #           go on, `migrate` it into a file, copy the stream onto /dev/vda.
 #   target: `-incoming` from /dev/vda and observe; then `-loadvm xsg1` and
@@ -20,6 +21,7 @@
 #   XSO phase=P hmp cmd=C ms=N        an HMP command and how long it took
 #   XSO phase=P hmp-out: TEXT         what the monitor answered
 #   XSO phase=P qemu-stderr: TEXT     what the inner QEMU printed
+#   XSO phase=P strace: TEXT          a failed ioctl of the inner QEMU (xsg_strace=1)
 #   XSO phase=P summary lines=N first_round=A last_round=B bad=K kvmclock_first_ms=C kvmclock_last_ms=D
 #   XSO migrate-out bytes=N          size of the stream written to /dev/vda
 #   XSO phase=source savevm-at|migrate-at round=N ticks=T kvmclock_ms=K ...
@@ -46,6 +48,7 @@ say() { echo "XSO $*"; }
 role=$(arg xsg_role none)
 gmode=$(arg xsg_guest hlt)
 observe=$(arg xsg_observe 5)
+strace=$(arg xsg_strace 0)
 
 finish() {
 	say done
@@ -84,7 +87,13 @@ start_inner() { # start_inner PHASE EXTRA-ARGS...
 	shown=0
 	say "phase=$phase start ms=$(ms)"
 	# A bound on the whole inner run; quit normally ends it much earlier.
-	timeout 600 qemu-system-x86_64 -accel kvm -cpu qemu64 -m 32 -smp 1 \
+	# xsg_strace=1 (and strace in the initramfs): log the failed ioctls.
+	wrap=
+	if [ "$strace" = 1 ] && [ -x /usr/bin/strace ]; then
+		wrap="strace -f -qq -Z --seccomp-bpf -e trace=ioctl -e signal=none -o /run/strace.log"
+	fi
+	: > /run/strace.log
+	timeout 600 $wrap qemu-system-x86_64 -accel kvm -cpu qemu64 -m 32 -smp 1 \
 		-name xsg,debug-threads=on -nodefaults -display none -no-reboot \
 		-serial file:/run/g.log \
 		-chardev pipe,id=mon,path=/run/mon -mon chardev=mon,mode=readline \
@@ -131,8 +140,9 @@ show_monitor() { # the monitor's answers since the last call (echoed command lin
 	shown=$size
 }
 
-cpu_sample() { # tid ticks(utime+stime) comm, one line per thread
-	for t in /proc/"$qpid"/task/*; do
+cpu_sample() { # tid ticks(utime+stime) comm, one line per thread of QEMU
+	qemu=$(pidof qemu-system-x86_64 || echo "$qpid")
+	for t in /proc/"$qemu"/task/*; do
 		line=$(cat "$t/stat" 2>/dev/null) || continue
 		rest=${line##*) }
 		# shellcheck disable=SC2086
@@ -170,6 +180,9 @@ stop_inner() {
 	say "phase=$phase exit=$?"
 	show_monitor
 	sed 's/\r//g' /run/qemu.err | sed "s/^/XSO phase=$phase qemu-stderr: /"
+	# QEMU's start-up probing (E2BIG, ENOTTY) and KVM_RUN's EINTR are normal.
+	grep -v 'E2BIG\|ENOTTY\|KVM_RUN.*EINTR\|+++ exited' /run/strace.log |
+		sed "s/^/XSO phase=$phase strace: /"
 	say "phase=$phase guest-log begin"
 	sed 's/\r//g' /run/g.log
 	[ -z "$(tail -c 1 /run/g.log)" ] || echo # a line cut short by stop
