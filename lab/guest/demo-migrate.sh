@@ -23,7 +23,9 @@
 #     (slows the guest: every exit to QEMU is a traced ioctl).
 #   --reuse-source: skip the source boot, take the stream and snapshot that an
 #     earlier run left in the work dir (one source, several targets).
-#   DIR is a kernel's lib/modules/VERSION (may be empty: KVM built in).
+#   DIR is a kernel's lib/modules/VERSION (may be empty: KVM built in), or
+#   several separated by ':' searched in order (e.g. rebuilt kvm modules first,
+#   then the stock tree for the rest).
 #   Defaults: Debian's 6.1.0-57 (source) and 6.12.118 (target), unpacked from
 #   their packages (apt-get download into the work dir if not in the lab cache).
 # exit: 0 both outcomes intact · 1 a run ended with another outcome ·
@@ -125,8 +127,14 @@ modpart() { # modpart MODULEDIR OUT: modules + their dependencies, in order
 		local name=${1//-/_} file dep
 		[ -n "${seen[$name]:-}" ] && return
 		seen[$name]=1
-		file=$(find "$mdir" -regextype posix-extended \
-			-regex ".*/(${name}|${name//_/-})\.ko(\.xz|\.zst|\.gz)?" | head -n1)
+		file=
+		local d
+		for d in ${mdir//:/ }; do # the first directory that has it wins
+			[ -d "$d" ] || continue
+			file=$(find "$d" -regextype posix-extended \
+				-regex ".*/(${name}|${name//_/-})\.ko(\.xz|\.zst|\.gz)?" | head -n1)
+			[ -z "$file" ] || break
+		done
 		[ -n "$file" ] || return 0 # built in, or not in this kernel
 		for dep in $(modinfo -F depends "$file" | tr ',' ' '); do
 			visit "$dep"
@@ -139,12 +147,12 @@ modpart() { # modpart MODULEDIR OUT: modules + their dependencies, in order
 		esac
 		order+=("$name.ko")
 	}
-	if [ -n "$mdir" ] && [ -d "$mdir" ]; then
+	if [ -n "$mdir" ]; then
 		for m in "${wanted[@]}"; do visit "$m"; done
 	fi
 	printf '%s\n' "${order[@]}" > "$root/modules/order"
 	(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
-	log "modules for $(basename "$mdir"): ${order[*]:-none}"
+	log "modules from $mdir: ${order[*]:-none}"
 	rm -rf "$root"
 }
 modpart "$src_modules" "$work/src-mods.cpio.gz"

@@ -27,8 +27,8 @@
 #   XSO phase=source savevm-at|migrate-at round=N ticks=T kvmclock_ms=K ...
 #                                     the guest's last line before savevm / after migrate
 #                                     (the VM is stopped once migrate completes)
-#   XSO done                          the role ran to its end (then power off)
-# Each wait is bounded; whatever happens, the script ends in poweroff.
+#   XSO done                          the role ran to its end (then reboot)
+# Each wait is bounded; whatever happens, the script ends in a reboot (-no-reboot: QEMU exits).
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 /bin/busybox mkdir -p /bin /sbin /usr/bin /usr/sbin /proc /sys /dev /run /tmp
@@ -50,12 +50,12 @@ gmode=$(arg xsg_guest hlt)
 observe=$(arg xsg_observe 5)
 strace=$(arg xsg_strace 0)
 
-finish() {
+finish() { # the outer QEMU runs with -no-reboot: a reboot ends it, with or without ACPI
 	say done
 	sync
-	poweroff -f
+	reboot -f
 	sleep 5
-	echo o > /proc/sysrq-trigger
+	echo b > /proc/sysrq-trigger
 }
 
 # Modules in dependency order (made by the initramfs builder); a kernel with
