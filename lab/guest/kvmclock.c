@@ -75,3 +75,18 @@ uint64_t kvmclock_ns(void)
 	scaled = (((delta & 0xffffffffu) * mul) >> 32) + (delta >> 32) * mul;
 	return base + scaled;
 }
+
+uint64_t kvmclock_tsc(void)
+{
+	return rdtsc();
+}
+
+uint64_t kvmclock_page_tsc(void)
+{
+	return clock.tsc_timestamp;
+}
+
+uint32_t kvmclock_page_version(void)
+{
+	return clock.version;
+}

@@ -1,10 +1,12 @@
 /* xsave-harness lab guest: set x87/SSE state once, then every round check it
  * and report over COM1:
  *   XSG start mode=hlt|busy
- *   XSG round=N ticks=T kvmclock_ms=K check=ok
- *   XSG round=N ticks=T kvmclock_ms=K check=BAD fcw=.. fsw=.. ftw=.. mxcsr=.. st=.. xmm=..
+ *   XSG round=N ticks=T kvmclock_ms=K tsc_m=A pv_tsc_m=B pv_ver=V check=ok
+ *   XSG round=N ticks=T kvmclock_ms=K ... check=BAD fcw=.. fsw=.. ftw=.. mxcsr=.. st=.. xmm=..
  * (st/xmm: bit masks of the registers that differ; K: the kvmclock time in ms,
- * "none" without kvmclock). A round is every
+ * "none" without kvmclock, and then no tsc/pv fields; A: the TSC now and B: the
+ * pvclock page's tsc_timestamp, both in units of 2^20 cycles; V: the page's
+ * version, which goes up whenever the hypervisor rewrites the page). A round is every
  * ROUND_TICKS ticks of the 100 Hz PIT. "busy" on the multiboot command line
  * (QEMU -append busy) spins instead of HLT between rounds. */
 #include <stdint.h>
@@ -45,10 +47,17 @@ static void report(uint32_t round, const struct fxsave_area *now,
 	serial_puts(" ticks=");
 	serial_dec(timer_ticks());
 	serial_puts(" kvmclock_ms=");
-	if (kvm)
+	if (kvm) {
 		serial_dec(div64_32(kvmclock_ns(), 1000000));
-	else
+		serial_puts(" tsc_m=");
+		serial_dec(kvmclock_tsc() >> 20);
+		serial_puts(" pv_tsc_m=");
+		serial_dec(kvmclock_page_tsc() >> 20);
+		serial_puts(" pv_ver=");
+		serial_dec(kvmclock_page_version());
+	} else {
 		serial_puts("none");
+	}
 	if (!d.st_bad && !d.xmm_bad && !d.control_bad) {
 		serial_puts(" check=ok\n");
 		return;
