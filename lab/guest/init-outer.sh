@@ -222,13 +222,13 @@ case $role in
 source)
 	start_inner source
 	observe_run
-	say "phase=source savevm-at $(grep '^XSG round=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
+	say "phase=source savevm-at $(grep '^XSG round=.* check=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
 	hmp 'savevm xsg1' 60
 	hmp 'info snapshots'
 	wait_lines $(( $(rounds) + 3 )) 10 >/dev/null
 	hmp 'migrate "exec:cat > /run/state.bin"' 60
 	hmp 'info migrate'
-	say "phase=source migrate-at $(grep '^XSG round=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
+	say "phase=source migrate-at $(grep '^XSG round=.* check=' /run/g.log | tail -n1 | tr -d '\r' | cut -d' ' -f2-)"
 	bytes=$(wc -c < /run/state.bin 2>/dev/null || echo 0)
 	dd if=/run/state.bin of=/dev/vda bs=1M conv=fsync 2>/dev/null
 	say "migrate-out bytes=$bytes"
