@@ -208,9 +208,9 @@ observe_run() { # the same observations for every phase
 	wait_lines $(( $(rounds) + 5 )) 10 >/dev/null
 	cpu_measure "$observe"
 	hmp 'info status'
-	# Reading the registers makes QEMU get and later put the whole vCPU state,
-	# which changes what the guest sees (measured: it resets kvmclock after a
-	# refused restore), so the VM is stopped first and never resumed.
+	# Reading the registers makes QEMU get the whole vCPU state from KVM and put
+	# it back before the vCPU runs again, a second restore that could repair
+	# what the first one left out; so the VM is stopped first and not resumed.
 	if [ "$(rounds)" -eq 0 ] || grep -q check=BAD /run/g.log; then
 		hmp stop
 		hmp 'info registers'
