@@ -201,6 +201,10 @@ else
 fi
 bytes=$(sed -n 's/^XSO migrate-out bytes=\([0-9]*\).*/\1/p' "$work/src.console" | tr -d '\r')
 [ "${bytes:-0}" -gt 0 ] || infra "source wrote no migration stream"
+grep -aq '^XSO phase=source hmp-out: Migration status: completed' "$work/src.console" ||
+	infra "the source's migration did not complete (console: $work/src.console)"
+grep -aq '^XSO phase=source hmp-out: .* xsg1 ' "$work/src.console" ||
+	infra "the source has no snapshot xsg1 (console: $work/src.console)"
 srcval() { # srcval WHEN KEY: a value of the guest's last line before savevm/migrate
 	tr -d '\r' < "$work/src.console" | sed -n "s/^XSO phase=source $1-at .*\b$2=\([0-9]*\).*/\1/p"
 }
