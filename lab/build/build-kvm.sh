@@ -31,7 +31,7 @@ set -euo pipefail
 
 SCRIPT_VERSION=1
 prog=${0##*/}
-die() { echo "$prog: error: $*" >&2; exit "${2:-1}"; }
+die() { echo "$prog: error: $1" >&2; exit "${2:-1}"; }
 usage() { sed -n '/^# Usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 id= src= out= work= jobs=2
@@ -102,14 +102,14 @@ done
 [ -n "$kdir" ] || die "no linux-headers-REL directory (with .config, Module.symvers) under $hroot" 2
 krel=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$kdir/include/generated/utsrelease.h" 2>/dev/null)
 [ -n "$krel" ] || die "no UTS_RELEASE in $kdir/include/generated/utsrelease.h" 2
-# Debian's per-flavour Makefile includes the -common one by absolute path (/usr/src/...):
-# point it at the unpacked copy (the headers must be in the cache, not /usr/src).
+# Debian's per-flavour Makefile only includes the -common one by its absolute path
+# (/usr/src/...): run that one directly (make -f), from the unpacked copy, so nothing under
+# the headers needs rewriting and they may live anywhere.
 common_mk=$(sed -n 's/^include \(.*\)$/\1/p' "$kdir/Makefile" | head -1)
-if [ -n "$common_mk" ] && [ "$(dirname "$common_mk")" != "$(dirname "$kdir")/$(basename "$(dirname "$common_mk")")" ]; then
-  local_mk=$(dirname "$kdir")/$(basename "$(dirname "$common_mk")")/Makefile
-  [ -f "$local_mk" ] || die "$kdir/Makefile includes $common_mk; $local_mk not found (unpack linux-headers-*-common too)" 2
-  [ -w "$kdir/Makefile" ] || die "$kdir/Makefile must be rewritten to include $local_mk but is not writable" 2
-  printf 'include %s\n' "$local_mk" >"$kdir/Makefile"
+top_mk=$kdir/Makefile
+if [ -n "$common_mk" ]; then
+  top_mk=$(dirname "$kdir")/$(basename "$(dirname "$common_mk")")/Makefile
+  [ -f "$top_mk" ] || die "$kdir/Makefile includes $common_mk; $top_mk not found (unpack linux-headers-*-common too)" 2
 fi
 [ -x "$kdir/scripts/basic/fixdep" ] || die "$kdir/scripts is incomplete (unpack linux-kbuild-* too)" 2
 
@@ -138,6 +138,7 @@ fi
 
 # --- fresh build tree, patches, build ------------------------------------------------
 b=$work/build-$key
+trap 'rm -rf "$b"' EXIT  # the build tree is scratch; OUT.tmp keeps the log on failure
 rm -rf "$b" "$out.tmp"; mkdir -p "$b" "$out.tmp"
 cp -a "$sdir/arch" "$sdir/virt" "$b/"
 log=$out.tmp/build.log
@@ -155,7 +156,7 @@ sed -i -e 's|\$(srctree)/arch/x86/kvm|$(src)|g' -e 's|\$(srctree)/virt/kvm|$(src
 mkdir -p "$b/include/trace"
 start=$(date +%s)
 echo "$prog: $id: building kvm.ko, kvm-amd.ko for $krel (-j$jobs)"
-if ! make -C "$kdir" M="$b/arch/x86/kvm" -j"$jobs" \
+if ! make -C "$kdir" -f "$top_mk" M="$b/arch/x86/kvm" -j"$jobs" \
       KCFLAGS="-I$b/include/trace" \
       CONFIG_KVM_INTEL= CONFIG_DEBUG_INFO_BTF_MODULES= \
       modules >>"$log" 2>&1; then

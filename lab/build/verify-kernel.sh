@@ -16,7 +16,7 @@
 # Exit status: 0 the probe finished ("XSP done" seen); 1 it did not (log kept); 2 usage.
 set -euo pipefail
 prog=${0##*/}
-die() { echo "$prog: error: $*" >&2; exit "${2:-1}"; }
+die() { echo "$prog: error: $1" >&2; exit "${2:-1}"; }
 kernel= busybox= probe= cpu= timeout_s=240 log=
 mods=()
 while [ $# -gt 0 ]; do
@@ -56,7 +56,7 @@ for m in $order; do /bin/busybox insmod \$m || echo "XSP insmod-failed \$m"; don
 /bin/probe
 echo "xsp: init after probe" > /dev/kmsg || echo "XSP kmsg-write-failed"
 /bin/busybox ls -l /dev/kmsg | /bin/busybox sed "s/^/XSP /"
-/bin/busybox dmesg | /bin/busybox grep -iE 'pkru|kvm|taint|module verification|xsp' | /bin/busybox grep -v debugfs | /bin/busybox sed 's/^/XSP dmesg /'
+/bin/busybox dmesg | /bin/busybox grep -iE 'pkru|kvm|taint|module verification|xsp|x86/fpu' | /bin/busybox grep -v debugfs | /bin/busybox sed 's/^/XSP dmesg /'
 /bin/busybox dmesg | /bin/busybox tail -n 6 | /bin/busybox sed "s/^/XSP dmesgtail /"
 echo "XSP end"
 /bin/busybox reboot -f

@@ -194,8 +194,6 @@ int main(void)
 		v = new_vm(sh); rc = set(&v, &g, &err);
 		get_line(&v, sh, "rt", rc, err); free_vm(&v);
 	}
-	int k = open("/dev/kmsg", O_WRONLY);
-	if (k >= 0) { dprintf(k, "xsp: probe done\n"); close(k); }
 	printf("XSP done\n");
 	return 0;
 }
