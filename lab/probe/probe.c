@@ -11,7 +11,8 @@
 //   rt      that buffer given to KVM_SET_XSAVE of a fresh vCPU of the same shape
 // CPUID shapes: min = leaves 0 and 1 only, XSAVE/OSXSAVE/AVX cleared (qemu64-like,
 // guest-supported XCR0 = 0); nopku = everything KVM supports minus PKU (leaf 7 ECX
-// PKU/OSPKE, leaf 0xD.0 bit 9); full = everything KVM supports.
+// PKU/OSPKE, leaf 0xD.0 bit 9); full = everything KVM supports; empty = KVM_SET_CPUID2
+// with no entries; nocpuid = KVM_SET_CPUID2 never called.
 // Build: gcc -static -O2 -o probe probe.c
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,8 @@ static void make_cpuid(const char *shape, struct kvm_cpuid2 *out)
 		out->nent = n;
 		if ((e = find(out, 0, 0))) e->eax = 1;
 		if ((e = find(out, 1, 0))) e->ecx &= ~((1u << 26) | (1u << 27) | (1u << 28));
+	} else if (!strcmp(shape, "empty")) {
+		out->nent = 0;
 	} else if (!strcmp(shape, "nopku")) {
 		if ((e = find(out, 7, 0))) e->ecx &= ~((1u << 3) | (1u << 4));
 		if ((e = find(out, 0xd, 0))) e->eax &= ~(uint32_t)PKRU_BIT;
@@ -68,7 +71,7 @@ static struct vm new_vm(const char *shape)
 	if ((v.vm = ioctl(kvm, KVM_CREATE_VM, 0)) < 0) fail("KVM_CREATE_VM");
 	if ((v.cpu = ioctl(v.vm, KVM_CREATE_VCPU, 0)) < 0) fail("KVM_CREATE_VCPU");
 	make_cpuid(shape, &c.h);
-	if (ioctl(v.cpu, KVM_SET_CPUID2, &c) < 0) fail("KVM_SET_CPUID2");
+	if (strcmp(shape, "nocpuid") && ioctl(v.cpu, KVM_SET_CPUID2, &c) < 0) fail("KVM_SET_CPUID2");
 	int sz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	v.run = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, v.cpu, 0);
 	if (v.run == MAP_FAILED) fail("mmap run");
@@ -161,8 +164,8 @@ int main(void)
 	       ioctl(kvm, KVM_GET_API_VERSION, 0), (unsigned long long)sup_xcr0, pkru_off, host_pkru(),
 	       ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2));
 
-	static const char *shapes[] = { "min", "nopku", "full" };
-	for (int s = 0; s < 3; s++) {
+	static const char *shapes[] = { "min", "nopku", "full", "empty", "nocpuid" };
+	for (int s = 0; s < 5; s++) {
 		const char *sh = shapes[s];
 		struct kvm_xsave x; struct vm v; int err, rc;
 
