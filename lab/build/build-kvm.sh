@@ -32,6 +32,7 @@ set -euo pipefail
 SCRIPT_VERSION=1
 prog=${0##*/}
 die() { echo "$prog: error: $1" >&2; exit "${2:-1}"; }
+trap 'echo "$prog: error: unexpected failure (exit $?) at line $LINENO" >&2' ERR
 usage() { sed -n '/^# Usage:/,/^# Exit status/p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 id= src= out= work= jobs=2
@@ -64,8 +65,9 @@ mkdir -p "$work"
 hash_input() { # file -> sha256; directory -> "dir:" + absolute path + kvm sources' hash
   if [ -f "$1" ]; then sha256sum <"$1" | cut -d' ' -f1
   else printf 'dir:%s:' "$(realpath "$1")"
-       (cd "$1" && find . -path './arch/x86/kvm/*' -o -path './virt/kvm/*' -o -name '.config' -o -name 'Module.symvers' 2>/dev/null \
-          | LC_ALL=C sort | head -5000 | xargs -r sha256sum 2>/dev/null) | sha256sum | cut -d' ' -f1
+       (cd "$1" && find . \( -path './arch/x86/kvm/*' -o -path './virt/kvm/*' -o -name '.config' \
+           -o -name 'Module.symvers' -o -name 'utsrelease.h' \) -type f -print0 \
+          | LC_ALL=C sort -z | xargs -0 -r sha256sum) | sha256sum | cut -d' ' -f1
   fi
 }
 key=$( { echo "build-kvm v$SCRIPT_VERSION"; echo "src $(hash_input "$src")"
