@@ -150,11 +150,15 @@ function deriveFromCpuid(vcpu: Vcpu): void {
     case 'host':
       vcpu.userXfeatures = hostDefault;
       break;
+    // These rules are applied in kvm_vcpu_after_set_cpuid only. Before the first KVM_SET_CPUID2
+    // the guest fpstate keeps what __fpstate_reset gave it: the host's default user features.
+    // Measured in the kernel lab on debian-6.1-2023 (docs/lab-kernels.md: a never-set vCPU
+    // accepts XSTATE_BV 0x203; an empty KVM_SET_CPUID2 narrows it to x87|SSE).
     case 'gsx':
-      vcpu.userXfeatures = gsx; // ad856280ddea
+      vcpu.userXfeatures = vcpu.cpuid === null ? hostDefault : gsx; // ad856280ddea
       break;
     case 'gsx+fpsse':
-      vcpu.userXfeatures = gsx | MASK.FPSSE; // a1020a25e697
+      vcpu.userXfeatures = vcpu.cpuid === null ? hostDefault : gsx | MASK.FPSSE; // a1020a25e697
       break;
   }
   const size = amx ? Math.max(XSAVE_REGION_SIZE, standardSize(host.layout, sx)) : XSAVE_REGION_SIZE;
