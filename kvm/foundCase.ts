@@ -81,7 +81,7 @@ export function foundCase(c: CCase, o: CaseOutcome, pred: Prediction, meta: { se
     expect,
   };
   const draft = JSON.stringify(body);
-  const id = `${meta.target && meta.target.kernel !== 'this' ? `lab.${meta.target.kernel}.${meta.target.host}` : 'kvm-check'}.${o.cls.replace(/[^a-z0-9._-]+/g, '.')}.${contentId(draft)}`;
+  const id = `${meta.target && meta.target.kernel !== 'this' ? `lab.${meta.target.kernel}.${meta.target.host}`.replace(/[^a-z0-9._-]+/g, '.') : 'kvm-check'}.${o.cls.replace(/[^a-z0-9._-]+/g, '.')}.${contentId(draft)}`;
   const note =
     `kvm-check disagreement on kernel ${meta.release} (calibrated as ${meta.kernelId}; seed ${meta.seed}, case ${o.index}, class ${o.cls}, ${c.what ?? ''}). ` +
     `${what}. Steps as run: ${steps}. expect = what the running kernel did (real-KVM backend, CASE-FORMAT).` +

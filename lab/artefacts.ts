@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { executorDir } from '../kvm/available';
-import { ensureArtefact, keyOf, sha256, sha256File } from './cache';
-import { BOOT_MODULES, BUSYBOX, LabKernel } from './catalogue';
+import { cacheRoot, ensureArtefact, keyOf, sha256, sha256File } from './cache';
+import { BOOT_MODULES, BUSYBOX, KvmBuild, LabKernel } from './catalogue';
 import { cpioNewc, CpioEntry } from './cpio';
 import { ensureDeb, extractDeb } from './debian';
 import { GUEST_INIT } from './guestInit';
@@ -52,6 +52,53 @@ export async function ensureStaticExecutor(log: Log = () => undefined): Promise<
   return a.file('xsave-exec');
 }
 
+/** The repository root (lab/ patches and scripts are read from it). */
+function repoRoot(): string {
+  return path.dirname(executorDir());
+}
+
+/**
+ * KVM modules (kvm.ko, kvm-amd.ko) rebuilt from Debian's source with the lab's patches, against
+ * Debian's matching headers so that they load into the stock image (lab/build/build-kvm.sh).
+ * Cached by the hash of the source and header packages, the patches and the script.
+ */
+export async function ensureKvmModules(k: LabKernel, b: KvmBuild, log: Log = () => undefined): Promise<Map<string, string>> {
+  const source = await ensureDeb(b.source, log);
+  const headers: Array<Awaited<ReturnType<typeof ensureDeb>>> = [];
+  for (const h of b.headers) headers.push(await ensureDeb(h, log));
+  const script = path.join(repoRoot(), 'lab', 'build', 'build-kvm.sh');
+  const patches = b.patches.map((p) => path.join(repoRoot(), p));
+  for (const p of [script, ...patches]) if (!fs.existsSync(p)) throw new Error(`${k.id}: ${path.relative(repoRoot(), p)} is missing`);
+  const inputs: Record<string, string> = {
+    source: `${b.source.name} ${b.source.version} sha256 ${source.sha256}`,
+    ...Object.fromEntries(b.headers.map((h, i) => [`headers ${h.name}`, `${h.version} sha256 ${headers[i]!.sha256}`])),
+    ...Object.fromEntries(b.patches.map((p, i) => [`patch ${i + 1}`, `${p} sha256 ${sha256File(patches[i]!)}`])),
+    script: `lab/build/build-kvm.sh sha256 ${sha256File(script)}`,
+  };
+  const a = await ensureArtefact({
+    kind: `kvm-${k.id.replace(/[^a-z0-9.-]/g, '_')}`,
+    key: keyOf([BUILDER, ...Object.entries(inputs).map(([x, y]) => `${x}=${y}`)]),
+    inputs,
+    build: async (tmp) => {
+      log(`building KVM modules for ${k.id} (${b.patches.map((p) => path.basename(p)).join(', ')})`);
+      const out = path.join(tmp, 'out');
+      const work = path.join(cacheRoot(), 'work', b.source.name);
+      await runCommand(
+        'bash',
+        [script, '--id', k.id, '--source', source.file, ...headers.flatMap((h) => ['--headers', h.file]), ...patches.flatMap((p) => ['--patch', p]), '--out', out, '--work', work, '--jobs', '2'],
+        { timeoutMs: 60 * 60_000 },
+      );
+      for (const f of ['kvm.ko', 'kvm-amd.ko', 'build-info.txt']) fs.copyFileSync(path.join(out, f), path.join(tmp, f));
+      fs.rmSync(out, { recursive: true, force: true });
+    },
+    onCorrupt: (why) => log(`cached KVM modules of ${k.id} are corrupt (${why}): rebuilding`),
+  });
+  return new Map([
+    ['kvm', a.file('kvm.ko')],
+    ['kvm_amd', a.file('kvm-amd.ko')],
+  ]);
+}
+
 export interface BootFiles {
   kernel: LabKernel;
   vmlinuz: string;
@@ -72,6 +119,7 @@ export interface BootOptions {
 /** The kernel image and initramfs for `k`, from the cache or built now. */
 export async function ensureBootFiles(k: LabKernel, opts: BootOptions = {}): Promise<BootFiles> {
   const log = opts.log ?? (() => undefined);
+  if (k.build && !opts.moduleOverrides) return ensureBootFiles(k, { ...opts, moduleOverrides: await ensureKvmModules(k, k.build, log) });
   const image = await ensureDeb(k.image, log);
   const busybox = await ensureDeb(BUSYBOX, log);
   const executor = await ensureStaticExecutor(log);

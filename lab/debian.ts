@@ -22,6 +22,15 @@ export function debFileName(p: DebPackage, arch = 'amd64'): string {
   return `${p.name}_${p.version.replace(/:/g, '%3a')}_${arch}.deb`;
 }
 
+/** The package's file in `dir`, whichever architecture it is built for (amd64 or all). */
+function findDeb(dir: string, p: DebPackage): string {
+  for (const arch of ['amd64', 'all']) {
+    const f = path.join(dir, debFileName(p, arch));
+    if (fs.existsSync(f)) return f;
+  }
+  return path.join(dir, debFileName(p));
+}
+
 export class LabSetupError extends Error {
   constructor(message: string) {
     super(message);
@@ -48,7 +57,7 @@ export async function aptSha256(p: DebPackage): Promise<string> {
 export async function ensureDeb(p: DebPackage, log: (s: string) => void = () => undefined): Promise<{ file: string; sha256: string; downloaded: boolean }> {
   const dir = debsDir();
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, debFileName(p));
+  let file = findDeb(dir, p);
   const want = await aptSha256(p);
   if (fs.existsSync(file)) {
     const got = sha256File(file);
@@ -62,6 +71,7 @@ export async function ensureDeb(p: DebPackage, log: (s: string) => void = () => 
   } catch (e) {
     throw new LabSetupError(`apt-get download ${p.name}=${p.version} failed: ${(e as CommandError).message}`);
   }
+  file = findDeb(dir, p);
   if (!fs.existsSync(file)) throw new LabSetupError(`apt-get download ${p.name}=${p.version} did not write ${file}`);
   const got = sha256File(file);
   if (got !== want) {

@@ -7,7 +7,8 @@
  */
 import { Host, KernelVariant, hostByName, kernelById } from '../model';
 import type { ThisMachine } from '../harness/resolve';
-import { MachineCalibration, calibrateMachine, sameHostShape } from '../kvm/calibration';
+import { MachineCalibration, calibrateMachine, hostFromCalibration, sameHostShape } from '../kvm/calibration';
+import { calibrationFromProbe } from '../kvm/probe';
 import { BootFiles, ensureBootFiles } from './artefacts';
 import { LabHost, LabKernel, labHost, labKernel, LAB_HOSTS, LAB_KERNELS } from './catalogue';
 import { Progress } from './progress';
@@ -22,6 +23,8 @@ export interface CatalogueCheck {
   kernelExamples: string[];
   /** other catalogue variants that predict every probe step too */
   alsoExact: string[];
+  /** false when the session was opened without the probe suite (only the host was checked) */
+  calibrated: boolean;
 }
 
 export interface LabSession {
@@ -46,6 +49,32 @@ function describeHost(h: Host): string {
   return `${h.vendor} XCR0 ${hx(h.xcr0)} [${slots}] MXCSR mask ${hx(h.mxcsrMask)}`;
 }
 
+/** The static facts only (KVM_GET_SUPPORTED_CPUID, sizes, MXCSR mask): no probe suite. */
+async function probeOnly(vm: LabVm): Promise<MachineCalibration> {
+  const t0 = Date.now();
+  const c = calibrationFromProbe(await vm.exec.probe());
+  const host = hostFromCalibration(c);
+  const { supportedCpuid, ...facts } = c;
+  return {
+    release: c.kernelRelease,
+    facts: { ...facts, supportedCpuidEntries: supportedCpuid.length },
+    table: supportedCpuid,
+    size: c.xsave2Size,
+    host,
+    kernel: kernelById('debian-6.1')!,
+    chosen: 'not calibrated',
+    exact: false,
+    closest: 'not calibrated',
+    derivedFrom: null,
+    candidates: [],
+    probeCases: 0,
+    probeSteps: 0,
+    xrstor: { form: 'standard', guestMxcsr: null, detail: 'not measured (probe suite skipped)' },
+    catalogueHost: null,
+    elapsedMs: Date.now() - t0,
+  };
+}
+
 export function resolveLab(kernelId: string, hostId: string): { kernel: LabKernel; host: LabHost; entry: KernelVariant; catalogueHost: Host } {
   const kernel = labKernel(kernelId);
   if (!kernel) throw new RangeError(`unknown lab kernel "${kernelId}" (known: ${LAB_KERNELS.map((k) => k.id).join(', ')})`);
@@ -61,6 +90,11 @@ export function resolveLab(kernelId: string, hostId: string): { kernel: LabKerne
 export interface OpenLabOptions extends LabVmOptions {
   progress?: Progress;
   log?: (s: string) => void;
+  /**
+   * false: skip the kernel's probe suite (the host is still probed and checked); for runs that
+   * judge every outcome against the model anyway and must be quick (lab incident). Default true.
+   */
+  calibrate?: boolean;
 }
 
 /** Boots kernel × host, calibrates, and checks the catalogue entries. Throws on infrastructure failure. */
@@ -71,7 +105,7 @@ export async function openLab(kernelId: string, hostId: string, opts: OpenLabOpt
   say('booting');
   const vm = labVm({ boot, host }, opts);
   try {
-    const cal = await calibrateMachine(vm.exec, { install: false });
+    const cal = opts.calibrate === false ? await probeOnly(vm) : await calibrateMachine(vm.exec, { install: false });
     const measured = cal.host;
     const shapeOk = sameHostShape(measured, catalogueHost) && measured.mxcsrMask === catalogueHost.mxcsrMask;
     const hostDetail = shapeOk
@@ -84,7 +118,12 @@ export async function openLab(kernelId: string, hostId: string, opts: OpenLabOpt
       kernelDiffering: mine ? mine.differing : -1,
       kernelExamples: mine ? mine.examples : [`${entry.id} was not among the calibration candidates`],
       alsoExact: cal.candidates.filter((c) => c.differing === 0 && c.id !== entry.id).map((c) => c.id),
+      calibrated: opts.calibrate !== false,
     };
+    if (!check.calibrated) {
+      check.kernelDiffering = 0;
+      check.kernelExamples = ['not calibrated (probe suite skipped)'];
+    }
     // The model's host: the catalogue entry, with the XRSTOR rule the guest run measured.
     const machine: ThisMachine = { kernel: entry, host: { ...catalogueHost, kernelXrstor: measured.kernelXrstor } };
     return { kernel, host, boot, vm, cal, machine, check, close: (keep?: boolean) => vm.close(keep) };

@@ -10,8 +10,12 @@ import { aptSha256 } from './debian';
 import { Progress } from './progress';
 import { runCommand } from './run';
 
-/** Debian packages: the emulator, the executor's static build, dpkg-deb's and the modules' decompressors. */
-export const SYSTEM_PACKAGES = ['qemu-system-x86', 'gcc', 'libc6-dev', 'xz-utils', 'util-linux'] as const;
+/**
+ * Debian packages: the emulator; the executor's static build; the KVM module builds
+ * (lab/build/build-kvm.sh: make, patch, and libelf for linux-kbuild's prebuilt tools); the
+ * modules' decompressor; setpriv.
+ */
+export const SYSTEM_PACKAGES = ['qemu-system-x86', 'gcc', 'libc6-dev', 'make', 'patch', 'libelf-dev', 'xz-utils', 'util-linux'] as const;
 
 /** Packages (of SYSTEM_PACKAGES) that dpkg does not list as installed. */
 export function missingPackages(pkgs: readonly string[] = SYSTEM_PACKAGES): string[] {

@@ -28,10 +28,14 @@ import {
 } from './index';
 
 /** 6.12+: -EINVAL (has_protected_state). */
-const EINVAL_GROUP = ['linux-6.12', 'linux-6.19', 'pve-6.14', 'pve-6.17', 'pve-7.0', 'linux-6.18-pvm', 'debian-6.12'];
+const EINVAL_GROUP = ['linux-6.12', 'linux-6.19', 'pve-6.14', 'pve-6.17', 'pve-7.0', 'linux-6.18-pvm', 'debian-6.12', 'debian-6.12+pve'];
 /** 5.15 (guest_fpu NULL) and 5.16 … 6.11 (early return): zero buffer, rc 0. */
 const ZERO_GROUP = [
   'debian-6.1',
+  'debian-6.1+pve',
+  'debian-6.1-2023',
+  'debian-6.1-2023+pve',
+  'debian-6.1-leaky',
   'linux-5.15',
   'linux-5.16',
   'pve-5.15',

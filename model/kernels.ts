@@ -145,6 +145,16 @@ export const KERNELS: readonly KernelVariant[] = [
       'the MXCSR reserved-bit check applies only when XSTATE_BV has x87, SSE or YMM (probe mxcsr/*, class accepted/mxcsr-reserved-unchecked)',
     ],
   }),
+  // The kernel lab's rebuilt kernels (lab/patches/, built by lab/build/build-kvm.sh): Debian 6.1
+  // and 6.12 with KVM modules patched; checked against the real kernels like the stock ones.
+  k('debian-6.1+pve', 'Debian 6.1 (6.6 rules) with the Proxmox PKRU patch in C, variant A placement (lab/patches/pve-pkru-6.1.patch)', linux66, { pvePatch: 'A' }),
+  k('debian-6.12+pve', 'Debian 6.12 with the Proxmox PKRU patch in C, variant B placement (lab/patches/pve-pkru-6.12.patch)', linux612, { pvePatch: 'B' }),
+  k('debian-6.1-2023', 'Debian 6.1 with the 6.2-era user_xfeatures rule of a1020a25e697 restored (the PVE 8.0 target of the July 2023 incident)', linux62),
+  k('debian-6.1-2023+pve', 'debian-6.1-2023 with the Proxmox PKRU patch, variant A: PVE 8.0 as shipped in July 2023', linux62, { pvePatch: 'A' }),
+  k('debian-6.1-leaky', 'Debian 6.1 whose KVM_GET_XSAVE masks with user_xfeatures = host features only (pre-ad856280ddea): stands in for the PVE 7.4 source', linux62, {
+    userXfeatures: 'host',
+    get: 'uabi-uxf',
+  }),
   k('linux-6.18-pvm', 'the project machines\' 6.18 kernel with the PVM backend: 6.12 rules, guest-supported XCR0 = host set after KVM_SET_CPUID2', linux612, {
     gsx: 'host-after-cpuid',
   }),

@@ -55,6 +55,11 @@ const FPU_UABI = [
   'linux-6.18-pvm',
   'debian-6.1',
   'debian-6.12',
+  'debian-6.1+pve',
+  'debian-6.12+pve',
+  'debian-6.1-2023',
+  'debian-6.1-2023+pve',
+  'debian-6.1-leaky',
 ];
 const ALL = [...LOAD_515, ...FPU_UABI];
 const is515 = (id: string): boolean => LOAD_515.includes(id);

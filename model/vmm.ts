@@ -8,6 +8,7 @@ import { Fixup } from './fixup';
 import { SetXsaveResult, setXsave } from './setXsave';
 import { setXcrs } from './setXcrs';
 import type { Vcpu } from './vcpu';
+import type { Host } from './hosts';
 import { XFEATURE, bitsOf } from './xfeatures';
 
 export type QemuPolicy = 'ignore' | 'abort';
@@ -44,18 +45,26 @@ export interface QemuEnv {
 /** x86_cpu_xrstor_all_areas after KVM_GET_XSAVE{2}, plus KVM_GET_XCRS. */
 export function qemuSave(vcpu: Vcpu): { rc: 0 | 'EINVAL'; env: QemuEnv } {
   const got = getXsave(vcpu);
-  const r = got.region; // GET's fresh buffer, ours: env keeps views of it instead of copies
+  return { rc: got.rc, env: qemuParse(got.region, vcpu.host, vcpu.supportedXcr0, vcpu.xcr0) };
+}
+
+/**
+ * QEMU's parse of a KVM_GET_XSAVE{2} region into env, on a source host with this layout and
+ * KVM supported XCR0 (also for a region a real kernel returned: the kernel lab's incident).
+ * Keeps views of `r` (MXCSR_MASK and the x87 reserved bytes are zeroed in place, as env has none).
+ */
+export function qemuParse(r: Uint8Array, host: Host, supportedXcr0: bigint, xcr0: bigint): QemuEnv {
   r.fill(0, OFF.MXCSR_MASK, OFF.ST);
   const legacy = r.subarray(0, OFF.LEGACY_RESERVED);
   const components = new Map<number, Uint8Array>();
   let pkru = 0;
-  for (const i of bitsOf(vcpu.supportedXcr0)) {
-    const slot = i >= 2 ? slotOf(vcpu.host.layout, i) : undefined;
+  for (const i of bitsOf(supportedXcr0)) {
+    const slot = i >= 2 ? slotOf(host.layout, i) : undefined;
     if (!slot || slot.offset + slot.size > r.length) continue;
     if (i === XFEATURE.PKRU) pkru = readU32(r, slot.offset);
     else components.set(i, r.subarray(slot.offset, slot.offset + slot.size));
   }
-  return { rc: got.rc, env: { legacy, xstateBv: readU64(r, OFF.XSTATE_BV), components, pkru, xcr0: vcpu.xcr0 } };
+  return { legacy, xstateBv: readU64(r, OFF.XSTATE_BV), components, pkru, xcr0 };
 }
 
 /**

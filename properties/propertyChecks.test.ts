@@ -125,11 +125,11 @@ describe('property helpers', () => {
 
 describe('coverage classes of each property', () => {
   const cases: [PropertyDef<unknown>, RegExp][] = [
-    [P1 as PropertyDef<unknown>, /^kernel:[\w.-]+$/],
-    [P2 as PropertyDef<unknown>, /^target:[\w.-]+$/],
+    [P1 as PropertyDef<unknown>, /^kernel:[\w.+-]+$/],
+    [P2 as PropertyDef<unknown>, /^target:[\w.+-]+$/],
     [P3 as PropertyDef<unknown>, /^bv:(valid|leaked|random)$/],
     [P4 as PropertyDef<unknown>, /^(accepted|rejected:(?!null$)[\w-]+)$/],
-    [P5 as PropertyDef<unknown>, /^kernel:[\w.-]+$/],
+    [P5 as PropertyDef<unknown>, /^kernel:[\w.+-]+$/],
   ];
   test.each(cases)('%#: classes are named after the scenario', (p, re) => {
     const r = runProperty(p, PVE_FIXUP, { seed: SEED, numRuns: 60 });

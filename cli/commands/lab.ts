@@ -1,16 +1,29 @@
-// xsave-harness lab setup | list
+// xsave-harness lab setup | list | mutants
 //   setup: install the lab's system packages (as root; otherwise print the apt-get line) and
 //          fetch and build every lab kernel's boot files into the cache.
 //   list:  each lab kernel and host: what it is, where it came from, what was changed, and the
 //          state of its cached artefacts.
+//   mutants: the real patch (a lab kernel carrying it in C) as the reference for the mutant
+//          catalogue: the built-in plug-in must agree with it on every case, every killable
+//          mutant must disagree on at least one, an equivalent one on none.
 import { LAB_HOSTS, LAB_KERNELS } from '../../lab/catalogue';
 import { cacheRoot, listArtefacts } from '../../lab/cache';
 import { progress } from '../../lab/progress';
 import { labSetup, missingPackages } from '../../lab/setup';
 import { kernelById, hostByName } from '../../model';
 import { EXIT, UsageError } from '../exitCodes';
+import { parseArgs } from 'node:util';
+import { PVE_FIXUP, type Fixup } from '../../model';
+import { writeFileAtomic } from '../../harness/files';
+import { loadMutants } from '../../mutants/killMatrix';
+import { checkPlugins, PatchCheck } from '../../lab/patchCheck';
+import { openLab } from '../../lab/session';
+import { qemuAvailability } from '../../lab/vm';
+import { parseList } from './labCheck';
+import { INCIDENT_TARGETS, describeSource, runIncident } from '../../lab/incident';
+import { positiveInt } from './kvm-check';
 
-export const usage = 'lab setup | list   the kernel lab: real kernels under QEMU (setup installs and builds; list shows kernels, hosts, cache)';
+export const usage = 'lab setup | list | incident [--only K,...] [--record F] | mutants [--lab K,...] [--host H,...] [--cases N] [--seed S] [--record F]   the kernel lab: real kernels under QEMU (setup installs and builds; list shows kernels, hosts, cache; mutants judges the mutant catalogue against the real patched kernels)';
 
 async function setup(): Promise<number> {
   const p = progress('lab setup');
@@ -57,10 +70,155 @@ function list(): number {
   return EXIT.OK;
 }
 
+export interface MutantRealRow {
+  mutant: string;
+  expected: 'agree' | 'disagree';
+  /** disagreeing cases per kernel/host */
+  disagree: Record<string, number>;
+  total: number;
+  verdict: 'ok' | 'WRONG';
+  examples: string[];
+  /** why no ioctl outcome can show this mutant (it is then expected to agree) */
+  invisible?: string;
+}
+
+async function mutants(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      lab: { type: 'string', default: 'debian-6.1+pve,debian-6.12+pve' },
+      host: { type: 'string', default: 'pku,nopku' },
+      cases: { type: 'string', default: '3000' },
+      seed: { type: 'string', default: '20261204' },
+      record: { type: 'string' },
+    },
+  });
+  const kernels = parseList('lab', values.lab, LAB_KERNELS.filter((k) => kernelById(k.id)?.pvePatch).map((k) => k.id), false);
+  const hosts = parseList('host', values.host, LAB_HOSTS.map((h) => h.id), true);
+  const n = positiveInt('cases', values.cases);
+  const q = qemuAvailability();
+  if (!q.ok) {
+    console.error(`xsave-harness lab mutants: ${q.reason}`);
+    return EXIT.NO_KVM;
+  }
+  const catalogue = await loadMutants();
+  const plugins: Fixup[] = [PVE_FIXUP, ...catalogue.map((m) => m.fixup)];
+  const checks: PatchCheck[] = [];
+  for (const k of kernels) {
+    for (const h of hosts) {
+      const p = progress(`${k}/${h}`);
+      let s;
+      try {
+        s = await openLab(k, h, { progress: p });
+      } catch (e) {
+        p.done('INFRASTRUCTURE ERROR');
+        console.error(`xsave-harness lab mutants: ${k}/${h}: ${(e as Error).message}`);
+        return EXIT.UNUSABLE;
+      }
+      try {
+        if (s.check.kernelDiffering !== 0 || !s.check.hostAgrees) {
+          p.done('catalogue check failed');
+          console.log(`${k}/${h}: the calibration disagrees with the catalogue (${s.check.kernelDiffering} probe steps; ${s.check.hostDetail}): fix that first (kvm-check --lab ${k} --host ${h})`);
+          return EXIT.FAILED;
+        }
+        const c = await checkPlugins(s, n, values.seed, plugins, (d, t) => p.update(`${d}/${t} cases`));
+        p.done(`${c.cases} cases run once, ${plugins.length} plug-ins judged`);
+        if (c.lost) {
+          console.error(`${k}/${h}: ${c.lost} cases lost to infrastructure errors`);
+          return EXIT.UNUSABLE;
+        }
+        checks.push(c);
+      } finally {
+        await s.close();
+      }
+    }
+  }
+  // A mutant may state why no ioctl outcome can show it (exports.invisibleToIoctls): the real
+  // kernel is then expected to agree with it, and the property that kills it is named.
+  const invisible = (file: string): string | null => {
+    const v = (require(file) as Record<string, unknown>)['invisibleToIoctls'];
+    return typeof v === 'string' && v ? v : null;
+  };
+  const rows: MutantRealRow[] = plugins.map((_pl, i) => {
+    const m = i === 0 ? null : catalogue[i - 1]!;
+    const why = m ? invisible(m.file) : null;
+    const expected = m === null || m.equivalent !== null || why !== null ? 'agree' : 'disagree';
+    const disagree: Record<string, number> = {};
+    const examples: string[] = [];
+    for (const c of checks) {
+      const v = c.verdicts[i]!;
+      disagree[`${c.kernel}/${c.host}`] = v.disagree;
+      examples.push(...v.examples.slice(0, 1).map((x) => `${c.kernel}/${c.host} ${x}`));
+    }
+    const total = Object.values(disagree).reduce((a, b) => a + b, 0);
+    const ok = expected === 'agree' ? total === 0 : total > 0;
+    return { mutant: m ? m.name : 'pve (the built-in plug-in)', expected, disagree, total, verdict: ok ? 'ok' : 'WRONG', examples: examples.slice(0, 2), ...(why ? { invisible: why } : {}) };
+  });
+  const cols = checks.map((c) => `${c.kernel}/${c.host}`);
+  console.log(`mutants against the real patched kernels (seed ${values.seed}, ${n} cases per kernel × host; each plug-in predicts the same real results):`);
+  console.log(`${'plug-in'.padEnd(32)} ${'must'.padEnd(8)} ${cols.map((c) => c.padStart(Math.max(8, c.length))).join(' ')}  verdict`);
+  for (const r of rows) console.log(`${r.mutant.padEnd(32)} ${r.expected.padEnd(8)} ${cols.map((c) => String(r.disagree[c]).padStart(Math.max(8, c.length))).join(' ')}  ${r.verdict}`);
+  const wrong = rows.filter((r) => r.verdict !== 'ok');
+  for (const r of rows) if (r.invisible) console.log(`note ${r.mutant}: not visible to ioctls: ${r.invisible}`);
+  for (const r of wrong) console.log(`WRONG ${r.mutant}: expected to ${r.expected} with the real patch; ${r.examples.join('; ') || 'no disagreement'}`);
+  console.log(`rerun: xsave-harness lab mutants --lab ${kernels.join(',')} --host ${hosts.join(',')} --cases ${n} --seed ${values.seed}`);
+  if (values.record) {
+    writeFileAtomic(values.record, JSON.stringify({ date: new Date().toISOString(), seed: values.seed, casesPerPair: n, columns: cols, rows }, null, 2) + '\n');
+  }
+  return wrong.length ? EXIT.FAILED : EXIT.OK;
+}
+
+async function incident(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { only: { type: 'string' }, jobs: { type: 'string' }, record: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const q = qemuAvailability();
+  if (!q.ok) {
+    console.error(`xsave-harness lab incident: ${q.reason}`);
+    return EXIT.NO_KVM;
+  }
+  const known = [...new Set(INCIDENT_TARGETS.map((t) => t.kernel))];
+  const only = values.only ? parseList('only', values.only, known, false) : known;
+  const targets = INCIDENT_TARGETS.filter((t) => only.includes(t.kernel));
+  const t0 = Date.now();
+  let r;
+  try {
+    r = await runIncident({ targets, jobs: values.jobs ? positiveInt('jobs', values.jobs) : 2, progress: (label) => progress(label, { quiet: values.json }) });
+  } catch (e) {
+    console.error(`xsave-harness lab incident: infrastructure error on the source: ${(e as Error).message}`);
+    return EXIT.UNUSABLE;
+  }
+  const hx = (v: bigint): string => '0x' + v.toString(16);
+  const record = {
+    date: new Date().toISOString(),
+    command: `xsave-harness lab incident${values.only ? ` --only ${values.only}` : ''}`,
+    elapsedMs: Date.now() - t0,
+    source: { ...r.source, savedXstateBv: hx(r.source.savedXstateBv), xcr0: hx(r.source.xcr0), model: { ...r.source.model, savedXstateBv: hx(r.source.model.savedXstateBv) }, region: undefined },
+    cells: r.cells.map(({ modelDetail, ...c }) => ({ ...c, modelSteps: modelDetail.restore.steps.map((x) => `${x.step}:${x.rc}`) })),
+    failed: r.failed,
+  };
+  if (values.record) writeFileAtomic(values.record, JSON.stringify(record, null, 2) + '\n');
+  if (values.json) console.log(JSON.stringify(record, null, 2));
+  else {
+    console.log(describeSource(r.source));
+    console.log(`${'target'.padEnd(22)} ${'host'.padEnd(6)} ${'QEMU'.padEnd(9)} ${'real'.padEnd(13)} ${'model'.padEnd(11)} agree  restore steps`);
+    for (const c of r.cells) {
+      console.log(`${c.kernel.padEnd(22)} ${c.host.padEnd(6)} ${c.vmm.padEnd(9)} ${c.real.padEnd(13)} ${c.model.padEnd(11)} ${c.agree ? 'yes  ' : 'NO   '}  ${c.steps.join(' ')}${c.diff.length ? `; differs: ${c.diff.join(', ')}` : ''}`);
+    }
+    for (const f of r.failed) console.log(`INFRASTRUCTURE ERROR ${f.kernel}/${f.host}: ${f.error}`);
+    console.log(`${r.cells.length} cells, ${r.cells.filter((c) => c.agree).length} agree with the model, in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  const sourceOk = r.source.ran && r.source.leaked === r.source.model.leaked;
+  if (!sourceOk) console.log(`the source does not behave as the model says (ran ${r.source.ran}, leaked ${r.source.leaked}, model ${r.source.model.leaked})`);
+  if (r.cells.some((c) => !c.agree) || !sourceOk) return EXIT.FAILED;
+  if (r.failed.length) return EXIT.UNUSABLE;
+  return EXIT.OK;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'mutants') return mutants(rest);
+  if (sub === 'incident') return incident(rest);
   if (rest.length) throw new UsageError(`lab ${sub}: unexpected arguments ${rest.join(' ')}`);
   if (sub === 'setup') return setup();
   if (sub === 'list') return list();
-  throw new UsageError(`lab: expected "setup" or "list", got ${sub ? `"${sub}"` : 'nothing'}`);
+  throw new UsageError(`lab: expected "setup", "list", "mutants" or "incident", got ${sub ? `"${sub}"` : 'nothing'}`);
 }
