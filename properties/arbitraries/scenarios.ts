@@ -171,6 +171,14 @@ export function buildIoctl(s: IoctlScenario): BuiltIoctl {
 // ---- migrations -------------------------------------------------------------------------
 
 export const LEAKY_KERNELS = KERNELS.filter(isLeaky);
+/**
+ * P2's sources, as its statement names them: the leaky kernels of the PVE 7 era (linux-5.16,
+ * pve-5.15), whose KVM offers no AMX. The kernel lab's debian-6.1-leaky also leaks, but knows AMX:
+ * with it as a source the domain would hold AMX guests bound for kernels without AMX, which QEMU
+ * cannot even start there (its CPU model check), whatever the PKRU bit. Its migrations are checked
+ * on real kernels by `xsave-harness lab incident` instead.
+ */
+export const P2_SOURCE_KERNELS = LEAKY_KERNELS.filter((k) => (k.kvmSupportedXcr0 & MASK.XTILE) === 0n);
 export const QEMU_VERSIONS: readonly QemuVersion[] = ['qemu-7.2', 'qemu-8.0', 'qemu-8.2', 'qemu-9.2'].map((v) => parseQemu(v)!);
 
 export interface GuestChoice {
@@ -220,7 +228,7 @@ export const P2_TARGET_KERNELS = KERNELS.filter((k) => k.id !== 'linux-5.17');
 
 export function leakScenarioArb(targets: readonly KernelVariant[] = P2_TARGET_KERNELS, targetHosts: fc.Arbitrary<Host> = hostArb): fc.Arbitrary<LeakScenario> {
   return fc.record({
-    sourceKernel: fc.constantFrom(...LEAKY_KERNELS),
+    sourceKernel: fc.constantFrom(...P2_SOURCE_KERNELS),
     sourceHost: pkuHostArb,
     targetKernel: fc.constantFrom(...targets),
     targetBase: targetHosts,
