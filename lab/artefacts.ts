@@ -83,9 +83,12 @@ export async function ensureKvmModules(k: LabKernel, b: KvmBuild, log: Log = () 
       log(`building KVM modules for ${k.id} (${b.patches.map((p) => path.basename(p)).join(', ')})`);
       const out = path.join(tmp, 'out');
       const work = path.join(cacheRoot(), 'work', b.source.name);
+      // One build at a time per source tree (flock): builds of other lab kernels, or another
+      // command building the same one, share the unpacked source under `work`.
+      fs.mkdirSync(path.dirname(work), { recursive: true });
       await runCommand(
-        'bash',
-        [script, '--id', k.id, '--source', source.file, ...headers.flatMap((h) => ['--headers', h.file]), ...patches.flatMap((p) => ['--patch', p]), '--out', out, '--work', work, '--jobs', '2'],
+        'flock',
+        [`${work}.lock`, 'bash', script, '--id', k.id, '--source', source.file, ...headers.flatMap((h) => ['--headers', h.file]), ...patches.flatMap((p) => ['--patch', p]), '--out', out, '--work', work, '--jobs', '2'],
         { timeoutMs: 60 * 60_000 },
       );
       for (const f of ['kvm.ko', 'kvm-amd.ko', 'build-info.txt']) fs.copyFileSync(path.join(out, f), path.join(tmp, f));
