@@ -82,15 +82,20 @@ export async function ensureKvmModules(k: LabKernel, b: KvmBuild, log: Log = () 
     build: async (tmp) => {
       log(`building KVM modules for ${k.id} (${b.patches.map((p) => path.basename(p)).join(', ')})`);
       const out = path.join(tmp, 'out');
-      const work = path.join(cacheRoot(), 'work', b.source.name);
-      // One build at a time per source tree (flock): builds of other lab kernels, or another
-      // command building the same one, share the unpacked source under `work`.
-      fs.mkdirSync(path.dirname(work), { recursive: true });
-      await runCommand(
-        'flock',
-        [`${work}.lock`, 'bash', script, '--id', k.id, '--source', source.file, ...headers.flatMap((h) => ['--headers', h.file]), ...patches.flatMap((p) => ['--patch', p]), '--out', out, '--work', work, '--jobs', '2'],
-        { timeoutMs: 60 * 60_000 },
-      );
+      fs.mkdirSync(path.join(cacheRoot(), 'work'), { recursive: true });
+      // A work tree of this build's own (the unpacked source and the object files), removed
+      // afterwards: builds sharing one tree, from two commands or two checkouts sharing the
+      // cache, deleted each other's object files mid-build (fixdep: missing .o.d).
+      const work = fs.mkdtempSync(path.join(cacheRoot(), 'work', `${b.source.name}-`));
+      try {
+        await runCommand(
+          'bash',
+          [script, '--id', k.id, '--source', source.file, ...headers.flatMap((h) => ['--headers', h.file]), ...patches.flatMap((p) => ['--patch', p]), '--out', out, '--work', work, '--jobs', '2'],
+          { timeoutMs: 60 * 60_000 },
+        );
+      } finally {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
       for (const f of ['kvm.ko', 'kvm-amd.ko', 'build-info.txt']) fs.copyFileSync(path.join(out, f), path.join(tmp, f));
       fs.rmSync(out, { recursive: true, force: true });
     },
