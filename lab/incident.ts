@@ -233,7 +233,7 @@ export async function runIncident(opts: { targets?: ReadonlyArray<{ kernel: stri
           await s.close();
         }
       } catch (e) {
-        failed.push({ kernel: t.kernel, host: t.host, error: (e as Error).message.split('\n')[0]! });
+        failed.push({ kernel: t.kernel, host: t.host, error: (e as Error).message });
         tp.done(`INFRASTRUCTURE ERROR: ${(e as Error).message.split('\n')[0]}`);
       }
     }

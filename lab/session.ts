@@ -9,6 +9,7 @@ import { Host, KernelVariant, hostByName, kernelById } from '../model';
 import type { ThisMachine } from '../harness/resolve';
 import { MachineCalibration, calibrateMachine, hostFromCalibration, sameHostShape } from '../kvm/calibration';
 import { calibrationFromProbe } from '../kvm/probe';
+import { CasesError, ExecutorInfraError } from '../kvm/executor';
 import { BootFiles, ensureBootFiles } from './artefacts';
 import { LabHost, LabKernel, labHost, labKernel, LAB_HOSTS, LAB_KERNELS } from './catalogue';
 import { Progress } from './progress';
@@ -105,7 +106,17 @@ export async function openLab(kernelId: string, hostId: string, opts: OpenLabOpt
   say('booting');
   const vm = labVm({ boot, host }, opts);
   try {
-    const cal = opts.calibrate === false ? await probeOnly(vm) : await calibrateMachine(vm.exec, { install: false });
+    // A VM that dies or hangs before its first answer is restarted once (the executor driver
+    // starts a new one on the next request); a second failure is the caller's infrastructure error.
+    const first = async (): Promise<MachineCalibration> => (opts.calibrate === false ? probeOnly(vm) : calibrateMachine(vm.exec, { install: false }));
+    let cal: MachineCalibration;
+    try {
+      cal = await first();
+    } catch (e) {
+      if (!(e instanceof ExecutorInfraError) && !(e instanceof CasesError)) throw e;
+      say(`restarting the VM after: ${e.message.split('\n')[0]}`);
+      cal = await first();
+    }
     const measured = cal.host;
     const shapeOk = sameHostShape(measured, catalogueHost) && measured.mxcsrMask === catalogueHost.mxcsrMask;
     const hostDetail = shapeOk

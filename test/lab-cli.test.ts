@@ -64,7 +64,8 @@ d('lab CLI with a VM', () => {
     const ok = await runCli(['replay', '--backend', 'lab:debian-6.1:nopku', 'corpus/lab']);
     expect(ok.stdout).toMatch(/PASS\s+lab\.debian-6\.1\.nopku\.leaked-pkru\.einval/);
     expect(ok.stdout).toMatch(/SKIP\s+lab\.debian-6\.12\.nopku\.leaked-pkru\.einval .*target kernel debian-6\.12/);
-    expect(ok.stdout).toContain('2 passed, 0 failed, 3 skipped, 0 unusable');
+    const others = require('node:fs').readdirSync('corpus/lab').filter((f: string) => !f.startsWith('lab.debian-6.1.nopku.')).length;
+    expect(ok.stdout).toContain(`2 passed, 0 failed, ${others} skipped, 0 unusable`);
     expect(ok.code).toBe(0);
     const bad = await runCli(['replay', '--backend', 'lab:debian-6.1:nopku', dir]);
     expect(bad.stdout).toMatch(/FAIL\s+lab\.wrong-expectation/);
