@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { PVE_FIXUP, setXsave } from '../model';
 import { buildIoctl, ioctlScenarioArb } from '../properties/arbitraries/scenarios';
 import { P1, P2, P3, P4, P5, PropertyDef, runProperty } from '../properties/properties';
-import { replayPaths } from '../harness/replay';
-import { collectCaseFiles } from '../harness/files';
+import { replayPaths } from '../cases/replay';
+import { collectCaseFiles } from '../cases/files';
 import { ratePerSecond } from './stats';
 
 export interface ModelBench {

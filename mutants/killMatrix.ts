@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Fixup, PVE_FIXUP } from '../model';
-import { loadFixup } from '../harness/fixupLoader';
+import { loadFixup } from '../cases/fixupLoader';
 import { P1, P2, P3, P4, P5, PropertyDef, PropertyId, runProperty } from '../properties/properties';
 
 export const PROPERTY_IDS: readonly PropertyId[] = ['P1', 'P2', 'P3', 'P4', 'P5'];

@@ -1,8 +1,8 @@
 // Seed derivation and the batch runner, in-process.
 import { PVE_FIXUP } from '../model';
 import { brokenFixup } from '../properties/brokenFixups';
-import { runBatch } from '../harness/fuzz/batch';
-import { BatchSeeds, batchSeedInShard, dateSeed, parseShard, shardOfSeed } from '../harness/fuzz/seeds';
+import { runBatch } from '../fuzz/batch';
+import { BatchSeeds, batchSeedInShard, dateSeed, parseShard, shardOfSeed } from '../fuzz/seeds';
 
 const SEED = 20261124;
 

@@ -3,39 +3,16 @@
 // counterexample as a case file (also written to DIR, default corpus/found).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Fixup, createVcpu, setCpuid } from '../../model';
-import { ioctlCounterexample, leakCounterexample, roundTripCounterexample } from '../../harness/counterexample';
-import { writeFileAtomic } from '../../harness/files';
-import { loadFixup } from '../../harness/fixupLoader';
-import { cpuidFor } from '../../properties/arbitraries/cpuid';
-import { IoctlScenario, LeakScenario } from '../../properties/arbitraries/scenarios';
-import { P1, P2, P3, P4, P5, PropertyDef, PropertyId, PropertyRun, RoundTripScenario, runProperty } from '../../properties/properties';
+import { Fixup } from '../../model';
+import { counterexampleCase } from '../../properties/counterexample';
+import { writeFileAtomic } from '../../cases/files';
+import { loadFixup } from '../../cases/fixupLoader';
+import { P1, P2, P3, P4, P5, PropertyDef, PropertyId, runProperty } from '../../properties/properties';
 import { EXIT, UsageError } from '../exitCodes';
 
 export const usage = 'check [--seed S] [--runs N] [--fixup PATH] [--only P1,..] [--found DIR]   P1-P5 against a fixup';
 
 export const ALL_PROPERTIES: Record<PropertyId, PropertyDef<unknown>> = { P1, P2, P3, P4, P5 } as unknown as Record<PropertyId, PropertyDef<unknown>>;
-
-export function counterexampleCase(run: PropertyRun<unknown>): { id: string; json: string } | null {
-  const ce = run.counterexample;
-  if (!ce) return null;
-  const title = run.reason ?? 'property failed';
-  switch (run.id) {
-    case 'P1':
-    case 'P3':
-    case 'P4':
-      return ioctlCounterexample(run.id, ce as IoctlScenario, title);
-    case 'P2':
-      return leakCounterexample(ce as LeakScenario, title);
-    case 'P5': {
-      const s = ce as RoundTripScenario;
-      const probe = createVcpu(s.kernel, s.host);
-      const cpuid = cpuidFor(s.cpuid, s.host, s.kernel);
-      if (cpuid) setCpuid(probe, cpuid);
-      return roundTripCounterexample(s, title, probe.guestSupportedXcr0);
-    }
-  }
-}
 
 export function parseSeed(s: string | undefined): number {
   if (s === undefined) return Date.now() % 0x7fffffff;

@@ -7,7 +7,7 @@
 // infrastructure failure, 3 usage, 4 no usable /dev/kvm (with --lab: QEMU is not installed).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFixup } from '../../harness/fixupLoader';
+import { loadFixup } from '../../cases/fixupLoader';
 import { CaseOutcome, ConformanceRun, countByClass, runConformance } from '../../kvm/conformance';
 import { MachineCalibration, describeCalibration } from '../../kvm/calibration';
 import { FoundTarget, foundCase, writeFoundCase } from '../../kvm/foundCase';

@@ -1,7 +1,7 @@
 // xsave-harness replay [--json] [--fixup PATH] [--backend model|kvm|lab:KERNEL:HOST] PATH...
 import { parseArgs } from 'node:util';
-import { loadFixup } from '../../harness/fixupLoader';
-import { formatResult, replayExitCode, replayPaths } from '../../harness/replay';
+import { loadFixup } from '../../cases/fixupLoader';
+import { formatResult, replayExitCode, replayPaths } from '../../cases/replay';
 import { formatKvmResult, replayKvmPaths } from '../../kvm/replayKvm';
 import { openKvm } from '../../kvm/session';
 import { MachineCalibration } from '../../kvm/calibration';
