@@ -4,11 +4,10 @@
 import fc from 'fast-check';
 import { Fixup, MASK, setXsave } from '../model';
 import { IoctlScenario, LeakScenario, buildIoctl } from '../properties/arbitraries/scenarios';
-import { P1, P2, P3, P4, P5, PropertyDef, PropertyFailure, PropertyId, RoundTripScenario, leakSpec, runProperty } from '../properties/properties';
+import { PROPERTIES } from '../properties/claims';
+import { PropertyDef, PropertyFailure, PropertyId, RoundTripScenario, leakSpec, runProperty } from '../properties/properties';
 import { counterexampleCase } from '../properties/counterexample';
 import { Counts, Coverage, IoctlCoverage, addCounts, bump, emptyIoctl } from './coverage';
-
-export const PROPERTIES: Record<PropertyId, PropertyDef<unknown>> = { P1, P2, P3, P4, P5 } as unknown as Record<PropertyId, PropertyDef<unknown>>;
 
 /** Runs per batch: about 50 ms of work on one core for each property. */
 export const DEFAULT_BATCH_RUNS = 500;

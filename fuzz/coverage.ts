@@ -2,7 +2,7 @@
 // the parent and merge-reports add them up; the report schema (report/SCHEMA.md)
 // documents the same shape.
 import { PropertyId } from '../properties/properties';
-import { PROPERTY_IDS } from './seeds';
+import { PROPERTY_IDS } from '../properties/claims';
 
 export type Counts = Record<string, number>;
 

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Fixup } from '../model';
 import { loadFixup } from '../cases/fixupLoader';
 import { MigrationMatrix, computeMatrix } from '../properties/matrix';
+import { PROPERTY_IDS } from '../properties/claims';
 import { PropertyId } from '../properties/properties';
 import { Coverage, addCoverage, emptyCoverage } from './coverage';
 import { FindingRecord, findingKey, findingRecord, writeFindingCase } from './findings';
@@ -108,7 +109,7 @@ function workerScript(): string {
 function progressLine(cov: Coverage, elapsedS: number, budgetS: number, findings: number): string {
   const rate = elapsedS > 0 ? Math.round(cov.cases / elapsedS) : 0;
   const fmtInt = (n: number): string => n.toLocaleString('en-US');
-  const per = (['P1', 'P2', 'P3', 'P4', 'P5'] as const).map((id) => `${id} ${fmtInt(cov.byProperty[id].cases)}`).join(' ');
+  const per = PROPERTY_IDS.map((id) => `${id} ${fmtInt(cov.byProperty[id].cases)}`).join(' ');
   const io = cov.ioctl;
   return `[${Math.floor(elapsedS)}s/${budgetS}s] ${fmtInt(cov.cases)} runs, ${fmtInt(rate)}/s | ${per} | valid ${fmtInt(io.valid)} leaked ${fmtInt(io.leaked)} other ${fmtInt(io.other)} rejected ${fmtInt(io.rejected)} | findings ${findings}`;
 }

@@ -3,9 +3,8 @@
 // seedrandom stream keyed by (S, shard, worker), and every batch seed of shard I of N is
 // ≡ I-1 (mod N): shards never share a batch seed, whatever their worker counts.
 import seedrandom from 'seedrandom';
+import { PROPERTY_IDS } from '../properties/claims';
 import { PropertyId } from '../properties/properties';
-
-export const PROPERTY_IDS: readonly PropertyId[] = ['P1', 'P2', 'P3', 'P4', 'P5'];
 
 /** 1-based shard index I of N (like jest's --shard). */
 export interface Shard {

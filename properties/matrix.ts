@@ -26,6 +26,7 @@ import {
   resolveCpuModel,
   setCpuid,
 } from '../model';
+import { MatrixClaimId } from './claims';
 
 export const MATRIX_SOURCE_KERNELS = ['linux-5.15', 'linux-5.16', 'pve-5.15', 'linux-6.2', 'linux-6.6', 'pve-6.8'] as const;
 export const MATRIX_SOURCE_HOST = 'skylake-sp';
@@ -315,7 +316,7 @@ export function patchPairs(m: MigrationMatrix, groups: SourceGroup[] = sourceGro
 
 /** Claims the matrix decides by enumerating its whole (finite) domain. */
 export interface MatrixClaim {
-  id: string;
+  id: MatrixClaimId;
   title: string;
   statement: string;
   /** cells the claim quantifies over */

@@ -1,7 +1,7 @@
 // review.html: the same content as REVIEW.md in one self-contained page: inline CSS, inline
 // SVG charts, no scripts, no external resources (it must render offline, e.g. as a CI artifact).
 import { Outcome } from '../model';
-import { PROPERTY_IDS } from '../fuzz/seeds';
+import { PROPERTY_IDS } from '../properties/claims';
 import { PathResult } from '../properties/matrix';
 import { reportTitle, reproduceLines } from './markdown';
 import { Claim, Report } from './report';

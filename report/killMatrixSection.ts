@@ -5,6 +5,7 @@
 // since the matrix was recorded makes it uncitable, and `review --check` fails.
 import * as fs from 'node:fs';
 import { KillMatrix, KillRow, Mutant, Verdict, loadMutants } from '../mutants/killMatrix';
+import { PROPERTY_IDS } from '../properties/claims';
 import { PropertyId } from '../properties/properties';
 
 export interface KillCellView {
@@ -65,7 +66,6 @@ export interface KillMatrixSection {
   unexpectedKills: string[];
 }
 
-const ALL: PropertyId[] = ['P1', 'P2', 'P3', 'P4', 'P5'];
 
 function shapeError(m: unknown): string | null {
   const k = m as Partial<KillMatrix> | null;
@@ -101,7 +101,7 @@ function emptySection(source: string, error: string, catalogue: string[]): KillM
 
 function rowView(r: KillRow, m: Mutant | undefined, properties: PropertyId[]): KillRowView {
   const cells = {} as Record<PropertyId, KillCellView | null>;
-  for (const id of ALL) {
+  for (const id of PROPERTY_IDS) {
     const c = properties.includes(id) ? r.cells[id] : undefined;
     cells[id] = c ? { killed: c.killed, numRuns: c.numRuns, recordedTimeToKillMs: c.timeToKillMs, reason: c.reason } : null;
   }
@@ -140,7 +140,7 @@ export function killMatrixSectionFrom(source: string, raw: unknown, catalogue: M
   const err = shapeError(raw);
   if (err) return emptySection(source, `${source}: ${err}`, names);
   const k = raw as KillMatrix & { recordedAt?: unknown; date?: unknown; commit?: unknown };
-  const properties = ALL.filter((p) => k.properties.includes(p));
+  const properties = PROPERTY_IDS.filter((p) => k.properties.includes(p));
   const rows = k.rows.map((r) => rowView(r, catalogue.find((m) => m.name === r.mutant), properties));
   const real = rows.filter((r) => !r.control);
   const equivalent = real.filter((r) => r.equivalent !== null).length;

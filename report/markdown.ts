@@ -1,5 +1,5 @@
 // REVIEW.md: everything a reviewer needs to decide about the patch, from report.json alone.
-import { PROPERTY_IDS } from '../fuzz/seeds';
+import { PROPERTY_IDS } from '../properties/claims';
 import { MigrationMatrix, PatchPair, SourceGroup, conditionLabel, patchPairs, sourceGroups } from '../properties/matrix';
 import { Claim, Report } from './report';
 import { verificationMarkdown } from './verificationMarkdown';

@@ -3,8 +3,8 @@
 // rendered from this object only, so whatever they say is in the JSON too.
 import { PropertyId } from '../properties/properties';
 import { Coverage, normaliseCoverage } from '../fuzz/coverage';
-import { PROPERTIES } from '../fuzz/batch';
-import { PROPERTY_IDS, Shard } from '../fuzz/seeds';
+import { Shard } from '../fuzz/seeds';
+import { PROPERTIES, PROPERTY_IDS } from '../properties/claims';
 import type { FindingRecord } from '../fuzz/findings';
 import { Environment } from './environment';
 import { MigrationMatrix, matrixClaims } from '../properties/matrix';

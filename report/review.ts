@@ -5,12 +5,12 @@
 import seedrandom from 'seedrandom';
 import { Fixup, PVE_FIXUP } from '../model';
 import { BROKEN_FIXUPS } from '../properties/brokenFixups';
+import { PROPERTIES, PROPERTY_IDS } from '../properties/claims';
 import { runProperty } from '../properties/properties';
 import { counterexampleCase } from '../properties/counterexample';
-import { PROPERTIES, RawFinding, addBatch, runBatch } from '../fuzz/batch';
+import { RawFinding, addBatch, runBatch } from '../fuzz/batch';
 import { Coverage, emptyCoverage } from '../fuzz/coverage';
 import { findingRecord } from '../fuzz/findings';
-import { PROPERTY_IDS } from '../fuzz/seeds';
 import { environment } from './environment';
 import { computeMatrix } from '../properties/matrix';
 import { NegativeControl, Report, buildReport } from './report';

@@ -3,6 +3,8 @@
 // properties, additionalProperties, items, minimum, pattern, $ref to $defs). No dependency:
 // the CLI validates inputs of merge-reports with it, the tests validate every report.
 
+import { PROPERTY_IDS, PROVED_PROPERTY_IDS } from '../properties/claims';
+
 export type JsonSchema = {
   $ref?: string;
   type?: string | string[];
@@ -25,7 +27,7 @@ const int: JsonSchema = { type: 'integer', minimum: 0 };
 const str: JsonSchema = { type: 'string' };
 const strOrNull: JsonSchema = { type: ['string', 'null'] };
 const counts: JsonSchema = { type: 'object', additionalProperties: int };
-const propId: JsonSchema = { enum: ['P1', 'P2', 'P3', 'P4', 'P5'] };
+const propId: JsonSchema = { enum: [...PROPERTY_IDS] };
 const outcome: JsonSchema = { enum: ['intact', 'aborted', 'incomplete', 'lost'] };
 const fixupMode: JsonSchema = { enum: ['kernel-default', 'none', 'pve'] };
 const obj = (properties: Record<string, JsonSchema>, extra: Partial<JsonSchema> = {}): JsonSchema => ({
@@ -42,7 +44,7 @@ const strs: JsonSchema = { type: 'array', items: str };
 const num: JsonSchema = { type: 'number', minimum: 0 };
 const intOrNull: JsonSchema = { type: ['integer', 'null'], minimum: 0 };
 const proofStatus: JsonSchema = { enum: ['proved', 'counterexample'] };
-const claimIdProof: JsonSchema = { enum: ['P1', 'P3', 'P4'] };
+const claimIdProof: JsonSchema = { enum: [...PROVED_PROPERTY_IDS] };
 const stryker = obj({ total: int, killed: int, timeout: int, survived: int, noCoverage: int, ignored: int, errors: int, score: num, scoreCovered: num });
 const explanation: JsonSchema = {
   ...obj({ file: str, line: { type: 'integer', minimum: 1 }, endLine: { type: 'integer', minimum: 1 }, mutator: str, original: str, replacement: str, class: str, explanation: str }),
@@ -94,14 +96,14 @@ export const REPORT_SCHEMA: JsonSchema = {
           mutant: str,
           description: str,
           control: { type: 'boolean' },
-          expectedKiller: { type: ['string', 'null'], enum: ['P1', 'P2', 'P3', 'P4', 'P5', null] },
+          expectedKiller: { type: ['string', 'null'], enum: [...PROPERTY_IDS, null] },
           equivalent: strOrNull,
           verdict: { enum: ['killed', 'equivalent', 'survived', 'equivalent-but-killed', 'control-ok', 'control-killed'] },
           killedBy: { type: 'array', items: propId },
           expectedKillerKilled: { type: ['boolean', 'null'] },
           cells: obj(
             Object.fromEntries(
-              ['P1', 'P2', 'P3', 'P4', 'P5'].map((p) => [p, nullable(obj({ killed: { type: 'boolean' }, numRuns: int, recordedTimeToKillMs: intOrNull, reason: strOrNull }))]),
+              PROPERTY_IDS.map((p) => [p, nullable(obj({ killed: { type: 'boolean' }, numRuns: int, recordedTimeToKillMs: intOrNull, reason: strOrNull }))]),
             ),
           ),
           recordedElapsedMs: intOrNull,

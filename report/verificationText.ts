@@ -1,13 +1,14 @@
 // Wording shared by the Markdown and HTML renderings of the verification section, so that
 // REVIEW.md and review.html say the same thing.
 import { ClaimId } from '../proof/claims';
-import { PropertyId } from '../properties/properties';
+import { PROPERTY_IDS } from '../properties/claims';
 import { KillCellView, KillMatrixSection, KillRowView } from './killMatrixSection';
 import { BrokenFixupProof, ProofSection } from './proofSection';
 import { MutationSection } from './mutationSection';
 import { Verification, verificationProblems } from './verification';
 
-export const PROPERTY_COLUMNS: PropertyId[] = ['P1', 'P2', 'P3', 'P4', 'P5'];
+/** The kill matrix's columns: P1-P5. */
+export const PROPERTY_COLUMNS = PROPERTY_IDS;
 export const PROOF_CLAIMS: ClaimId[] = ['P1', 'P3', 'P4'];
 
 /** Thousands separated, as summary.ts fmtInt (not imported: summary.ts imports this module). */

@@ -7,12 +7,11 @@ import { Fixup } from '../../model';
 import { counterexampleCase } from '../../properties/counterexample';
 import { writeFileAtomic } from '../../cases/files';
 import { loadFixup } from '../../cases/fixupLoader';
-import { P1, P2, P3, P4, P5, PropertyDef, PropertyId, runProperty } from '../../properties/properties';
+import { PROPERTIES, PROPERTY_IDS, isPropertyId } from '../../properties/claims';
+import { PropertyId, runProperty } from '../../properties/properties';
 import { EXIT, UsageError } from '../exitCodes';
 
 export const usage = 'check [--seed S] [--runs N] [--fixup PATH] [--only P1,..] [--found DIR]   P1-P5 against a fixup';
-
-export const ALL_PROPERTIES: Record<PropertyId, PropertyDef<unknown>> = { P1, P2, P3, P4, P5 } as unknown as Record<PropertyId, PropertyDef<unknown>>;
 
 export function parseSeed(s: string | undefined): number {
   if (s === undefined) return Date.now() % 0x7fffffff;
@@ -34,13 +33,13 @@ export async function run(argv: string[]): Promise<number> {
   const seed = parseSeed(values.seed);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs: expected a positive integer, got "${values.runs}"`);
-  const ids = (values.only ? values.only.split(',') : Object.keys(ALL_PROPERTIES)) as PropertyId[];
-  for (const id of ids) if (!(id in ALL_PROPERTIES)) throw new UsageError(`--only: unknown property "${id}" (P1-P5)`);
+  const ids = (values.only ? values.only.split(',') : [...PROPERTY_IDS]) as PropertyId[];
+  for (const id of ids) if (!isPropertyId(id)) throw new UsageError(`--only: unknown property "${id}" (P1-P5)`);
   const fixup: Fixup = await loadFixup(values.fixup);
   console.log(`seed ${seed}, ${runs} runs per property, fixup ${fixup.name}`);
   let failed = 0;
   for (const id of ids) {
-    const r = runProperty(ALL_PROPERTIES[id], fixup, { seed, numRuns: runs, coverage: false });
+    const r = runProperty(PROPERTIES[id], fixup, { seed, numRuns: runs, coverage: false });
     if (!r.failed) {
       console.log(`${id} holds: ${r.title}`);
       continue;

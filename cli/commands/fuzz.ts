@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_BATCH_RUNS } from '../../fuzz/batch';
 import { runFuzz } from '../../fuzz/runner';
 import { writeFuzzReport } from '../fuzzReport';
-import { PROPERTY_IDS, ShardError, dateSeed, describeDateSeed, parseShard } from '../../fuzz/seeds';
+import { ShardError, dateSeed, describeDateSeed, parseShard } from '../../fuzz/seeds';
+import { PROPERTY_IDS } from '../../properties/claims';
 import { PropertyId } from '../../properties/properties';
 import { EXIT, UsageError } from '../exitCodes';
 
