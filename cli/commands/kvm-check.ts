@@ -15,7 +15,7 @@ import { CCase } from '../../kvm/conformance';
 import { XsaveExecutor } from '../../kvm/executor';
 import { generateCases } from '../../kvm/generate';
 import { openKvm } from '../../kvm/session';
-import type { ThisMachine } from '../../harness/resolve';
+import type { ThisMachine } from '../../cases/resolve';
 import type { Fixup } from '../../model';
 import { EXIT, UsageError } from '../exitCodes';
 import { runLab } from './labCheck';
