@@ -6,7 +6,7 @@ import { formatKvmResult, replayKvmPaths } from '../../kvm/replayKvm';
 import { openKvm } from '../../kvm/session';
 import { MachineCalibration } from '../../kvm/calibration';
 import { XsaveExecutor } from '../../kvm/executor';
-import { setThisMachine } from '../../harness/resolve';
+import { setThisMachine } from '../../cases/resolve';
 import { LAB_HOSTS, LAB_KERNELS } from '../../lab/catalogue';
 import { openLab } from '../../lab/session';
 import { qemuAvailability } from '../../lab/vm';
