@@ -49,6 +49,13 @@ module.exports = {
       to: { path: folders([...ENGINES.filter((x) => x !== e && !(e === 'lab' && x === 'kvm')), 'report', 'cli']) },
     })),
     {
+      name: 'report-renders-only',
+      severity: 'error',
+      comment: 'report/ turns a report document into text: it may name the engines\' types, but runs none of their code (the CLI collects what they produce: cli/review/, cli/fuzzReport.ts).',
+      from: { path: '^report/', pathNot: TESTS },
+      to: { path: folders(ENGINES), dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'no-import-of-tops',
       severity: 'error',
       comment: 'bench/, test/ and scripts/ are entry points: no layer imports them.',

@@ -7,7 +7,7 @@ import { IoctlScenario, LeakScenario, buildIoctl } from '../properties/arbitrari
 import { PROPERTIES } from '../properties/claims';
 import { PropertyDef, PropertyFailure, PropertyId, RoundTripScenario, leakSpec, runProperty } from '../properties/properties';
 import { counterexampleCase } from '../properties/counterexample';
-import { Counts, Coverage, IoctlCoverage, addCounts, bump, emptyIoctl } from './coverage';
+import { Counts, Coverage, IoctlCoverage, addCounts, bump, emptyIoctl } from '../properties/coverage';
 
 /** Runs per batch: about 50 ms of work on one core for each property. */
 export const DEFAULT_BATCH_RUNS = 500;

@@ -1,6 +1,6 @@
 // Messages between the fuzz parent and its worker processes (node IPC, JSON serialisation).
 import { PropertyId } from '../properties/properties';
-import { Coverage } from './coverage';
+import { Coverage } from '../properties/coverage';
 import { RawFinding } from './batch';
 import { Shard } from './seeds';
 

@@ -8,7 +8,7 @@ import { loadFixup } from '../cases/fixupLoader';
 import { MigrationMatrix, computeMatrix } from '../properties/matrix';
 import { PROPERTY_IDS } from '../properties/claims';
 import { PropertyId } from '../properties/properties';
-import { Coverage, addCoverage, emptyCoverage } from './coverage';
+import { Coverage, addCoverage, emptyCoverage } from '../properties/coverage';
 import { FindingRecord, findingKey, findingRecord, writeFindingCase } from './findings';
 import { ParentMessage, StartMessage, WorkerMessage } from './protocol';
 import { Shard } from './seeds';

@@ -4,7 +4,7 @@
 import { Fixup } from '../model';
 import { loadFixup } from '../cases/fixupLoader';
 import { addBatch, runBatch } from './batch';
-import { emptyCoverage } from './coverage';
+import { emptyCoverage } from '../properties/coverage';
 import { ParentMessage, StartMessage, WorkerMessage } from './protocol';
 import { BatchSeeds } from './seeds';
 

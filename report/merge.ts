@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PropertyId } from '../properties/properties';
-import { addCoverage, emptyCoverage } from '../fuzz/coverage';
+import { addCoverage, emptyCoverage } from '../properties/coverage';
 import { FindingRecord, Report, RunInfo, buildReport } from './report';
 import { validateReport } from './schema';
 import { REPORT_FILES } from './write';

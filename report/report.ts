@@ -2,8 +2,8 @@
 // deterministic review or a merge of shard reports found. REVIEW.md and review.html are
 // rendered from this object only, so whatever they say is in the JSON too.
 import { PropertyId } from '../properties/properties';
-import { Coverage, normaliseCoverage } from '../fuzz/coverage';
-import { Shard } from '../fuzz/seeds';
+import { Coverage, normaliseCoverage } from '../properties/coverage';
+import type { Shard } from '../fuzz/seeds';
 import { PROPERTIES, PROPERTY_IDS } from '../properties/claims';
 import type { FindingRecord } from '../fuzz/findings';
 import { Environment } from './environment';

@@ -1,7 +1,7 @@
 // Wording shared by the Markdown and HTML renderings of the verification section, so that
 // REVIEW.md and review.html say the same thing.
-import { ClaimId } from '../proof/claims';
-import { PROPERTY_IDS } from '../properties/claims';
+import type { ClaimId } from '../proof/claims';
+import { PROPERTY_IDS, PROVED_PROPERTY_IDS } from '../properties/claims';
 import { KillCellView, KillMatrixSection, KillRowView } from './killMatrixSection';
 import { BrokenFixupProof, ProofSection } from './proofSection';
 import { MutationSection } from './mutationSection';
@@ -9,7 +9,8 @@ import { Verification, verificationProblems } from './verification';
 
 /** The kill matrix's columns: P1-P5. */
 export const PROPERTY_COLUMNS = PROPERTY_IDS;
-export const PROOF_CLAIMS: ClaimId[] = ['P1', 'P3', 'P4'];
+/** The proof tables' columns: the proved properties. */
+export const PROOF_CLAIMS: readonly ClaimId[] = PROVED_PROPERTY_IDS;
 
 /** Thousands separated, as summary.ts fmtInt (not imported: summary.ts imports this module). */
 export function fmtInt(n: number): string {

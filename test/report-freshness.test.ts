@@ -2,7 +2,7 @@
 // review` generates now: regenerate in memory (z3 proof included) and compare byte for byte.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REVIEW_BATCHES, REVIEW_BATCH_RUNS, REVIEW_SEED, generateReviewWithVerification } from '../report/review';
+import { REVIEW_BATCHES, REVIEW_BATCH_RUNS, REVIEW_SEED, generateReviewWithVerification } from '../cli/review/generate';
 import { verificationProblems } from '../report/verification';
 import { REPORT_FILES, renderReport } from '../report/write';
 

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadFixup } from '../../cases/fixupLoader';
 import { hasFailures } from '../../report/report';
-import { generateReviewWithVerification } from '../../report/review';
+import { generateReviewWithVerification } from '../review/generate';
 import { verificationProblems } from '../../report/verification';
 import { REPORT_FILES, renderReport, writeReport } from '../../report/write';
 import { EXIT, UsageError } from '../exitCodes';

@@ -3,18 +3,19 @@
 // strong the checks are (kill matrix, z3 proof, Stryker: verification.ts). No timestamps,
 // timings or machine facts, so `npm run review` regenerates it byte for byte.
 import seedrandom from 'seedrandom';
-import { Fixup, PVE_FIXUP } from '../model';
-import { BROKEN_FIXUPS } from '../properties/brokenFixups';
-import { PROPERTIES, PROPERTY_IDS } from '../properties/claims';
-import { runProperty } from '../properties/properties';
-import { counterexampleCase } from '../properties/counterexample';
-import { RawFinding, addBatch, runBatch } from '../fuzz/batch';
-import { Coverage, emptyCoverage } from '../fuzz/coverage';
-import { findingRecord } from '../fuzz/findings';
-import { environment } from './environment';
-import { computeMatrix } from '../properties/matrix';
-import { NegativeControl, Report, buildReport } from './report';
-import { Verification, VerificationInputs, collectVerification } from './verification';
+import { Fixup, PVE_FIXUP } from '../../model';
+import { BROKEN_FIXUPS } from '../../properties/brokenFixups';
+import { PROPERTIES, PROPERTY_IDS } from '../../properties/claims';
+import { runProperty } from '../../properties/properties';
+import { counterexampleCase } from '../../properties/counterexample';
+import { RawFinding, addBatch, runBatch } from '../../fuzz/batch';
+import { Coverage, emptyCoverage } from '../../properties/coverage';
+import { findingRecord } from '../../fuzz/findings';
+import { environment } from '../../report/environment';
+import { computeMatrix } from '../../properties/matrix';
+import { NegativeControl, Report, buildReport } from '../../report/report';
+import { Verification } from '../../report/verification';
+import { VerificationInputs, collectVerification } from './verification';
 
 /** The patch's date, 2023-07-14. */
 export const REVIEW_SEED = 20230714;

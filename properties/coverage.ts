@@ -1,8 +1,8 @@
 // Coverage counters of a fuzz run: scenarios per property and per class. Workers send deltas,
 // the parent and merge-reports add them up; the report schema (report/SCHEMA.md)
 // documents the same shape.
-import { PropertyId } from '../properties/properties';
-import { PROPERTY_IDS } from '../properties/claims';
+import { PropertyId } from './properties';
+import { PROPERTY_IDS } from './claims';
 
 export type Counts = Record<string, number>;
 
