@@ -6,17 +6,18 @@
  *    (identified by os.release(), independently of the probe), so a broken probe fails them.
  */
 import * as os from 'os';
-import { XsaveExecutor } from './executor';
-import { BehaviourReport, Calibration, probeKernel, summarise } from './probe';
-import { kvmTestAvailability } from './testkit';
+import { XsaveExecutor } from '../kvm/executor';
+import { Calibration } from '../kvm/probe';
+import { BehaviourReport, probeKernel, summarise } from './helpers/kvmProbe';
+import { kvmTestAvailability } from '../kvm/testkit';
 
-const avail = kvmTestAvailability('kvm/probe.test');
+const avail = kvmTestAvailability('test/kvm-probe');
 const describeKvm = avail.ok ? describe : describe.skip;
 
 export const REFERENCE_RELEASE = '6.18.44-fc-v669';
 const onReference = os.release() === REFERENCE_RELEASE;
 if (avail.ok && !onReference) {
-  console.warn(`[kvm/probe.test] reference-machine assertions SKIPPED: running on ${os.release()}, reference is ${REFERENCE_RELEASE}`);
+  console.warn(`[test/kvm-probe] reference-machine assertions SKIPPED: running on ${os.release()}, reference is ${REFERENCE_RELEASE}`);
 }
 const itRef = avail.ok && onReference ? it : it.skip;
 
