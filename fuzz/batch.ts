@@ -1,11 +1,11 @@
 // One fuzz batch: a fast-check run of one property with one seed, counting the scenarios per
-// class on the way. A failure is re-run with runProperty (same seed and run count, so the
-// same shrunk counterexample) and turned into a replayable case file.
+// class on the way. A failure's counterexample, as fast-check shrank it, is turned into a
+// replayable case file (the same case `check` writes for that seed and run count).
 import fc from 'fast-check';
 import { Fixup, MASK, setXsave } from '../model';
 import { IoctlScenario, LeakScenario, buildIoctl } from '../properties/arbitraries/scenarios';
 import { PROPERTIES } from '../properties/claims';
-import { PropertyDef, PropertyFailure, PropertyId, RoundTripScenario, leakSpec, runProperty } from '../properties/properties';
+import { PropertyFailure, PropertyId, PropertyRun, RoundTripScenario, leakSpec, propertyRunOf } from '../properties/properties';
 import { counterexampleCase } from '../properties/counterexample';
 import { Counts, Coverage, IoctlCoverage, addCounts, bump, emptyIoctl } from '../properties/coverage';
 
@@ -106,13 +106,13 @@ export function runBatch(id: PropertyId, fixup: Fixup, seed: number, numRuns: nu
   });
   const details = fc.check(prop, { seed, numRuns });
   const result: BatchResult = { property: id, seed, numRuns, cases, classes, extra, ioctl: id === 'P1' || id === 'P3' || id === 'P4' ? ioctl : null, finding: null };
-  if (details.failed) result.finding = findingOf(p, fixup, seed, numRuns);
+  if (details.failed) result.finding = findingOf(propertyRunOf(p, details, { seed, numRuns }));
   return result;
 }
 
-/** The failure of `p` at (seed, numRuns) as `check` reports it: shrunk, with its case file. */
-export function findingOf(p: PropertyDef<unknown>, fixup: Fixup, seed: number, numRuns: number): RawFinding {
-  const run = runProperty(p, fixup, { seed, numRuns, coverage: false });
+/** A failed run as `check` reports it: fast-check's shrunk counterexample, with its case file. */
+export function findingOf(run: PropertyRun<unknown>): RawFinding {
+  const { seed, numRuns } = run;
   let caseId: string | null = null;
   let caseJson: string | null = null;
   let caseError: string | null = null;
@@ -128,9 +128,9 @@ export function findingOf(p: PropertyDef<unknown>, fixup: Fixup, seed: number, n
   }
   if (!caseJson && run.counterexample !== null) counterexample = fc.stringify(run.counterexample).slice(0, 4000);
   return {
-    property: p.id,
-    title: p.title,
-    reason: run.reason ?? (run.failed ? 'property failed' : 'the failure did not reproduce under runProperty'),
+    property: run.id,
+    title: run.title,
+    reason: run.reason ?? 'property failed',
     error: run.error,
     seed,
     numRuns,
