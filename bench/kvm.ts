@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '../harness/files';
+import { writeFileAtomic } from '../cases/files';
 import { executorDir, kvmAvailability } from '../kvm/available';
 import { calibrateMachine } from '../kvm/calibration';
 import { runConformance } from '../kvm/conformance';

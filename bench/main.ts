@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '../harness/files';
+import { writeFileAtomic } from '../cases/files';
 import { benchModelInProcesses, benchReplay10k } from './model';
 import { Goal, median } from './stats';
 

@@ -6,9 +6,10 @@ import * as path from 'node:path';
 import fc from 'fast-check';
 import { PVE_FIXUP, setXsave } from '../model';
 import { buildIoctl, ioctlScenarioArb } from '../properties/arbitraries/scenarios';
-import { P1, P2, P3, P4, P5, PropertyDef, runProperty } from '../properties/properties';
-import { replayPaths } from '../harness/replay';
-import { collectCaseFiles } from '../harness/files';
+import { PROPERTIES, PROPERTY_IDS } from '../properties/claims';
+import { runProperty } from '../properties/properties';
+import { replayPaths } from '../cases/replay';
+import { collectCaseFiles } from '../cases/files';
 import { ratePerSecond } from './stats';
 
 export interface ModelBench {
@@ -31,7 +32,7 @@ export function benchFullPath(): number {
 
 export function benchProperties(): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const p of [P1, P2, P3, P4, P5] as PropertyDef<unknown>[]) {
+  for (const p of PROPERTY_IDS.map((id) => PROPERTIES[id])) {
     const N = 5000;
     let seed = 1;
     out[p.id] = ratePerSecond(N, () => void runProperty(p, PVE_FIXUP, { seed: seed++, numRuns: N, coverage: false }), 3).median;

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // xsave-harness: one module per command in cli/commands; this table is the only place that
 // lists them.
-import { CaseError } from '../harness/caseFormat';
-import { FixupLoadError } from '../harness/fixupLoader';
+import { CaseError } from '../cases/caseFormat';
+import { FixupLoadError } from '../cases/fixupLoader';
 import { EXIT, UsageError } from './exitCodes';
 
 interface Command {

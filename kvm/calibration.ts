@@ -32,7 +32,7 @@ import {
   UserXfeaturesRule,
   Vendor,
 } from '../model';
-import { ThisMachine, setThisMachine } from '../harness/resolve';
+import { ThisMachine, setThisMachine } from '../cases/resolve';
 import { CCase, CStep, Disagreement, compareCase, predictCase, toCaseSpec, unfixed } from './conformance';
 import { XsaveExecutor } from './executor';
 import { Calibration, calibrationFromProbe, cpuidScenarios, cpuidWithLeafD, subsets } from './probe';

@@ -31,7 +31,7 @@ import {
   setXcrs,
   setXsave,
 } from '../model';
-import type { ThisMachine } from '../harness/resolve';
+import type { ThisMachine } from '../cases/resolve';
 import { CasesOutcome, ExecutorInfraError, XsaveExecutor } from './executor';
 import { FxView, diffFx, fxViewOfImage, fxViewOfModel } from './guestFx';
 import { CaseResult, CaseSpec, GUEST, Step, StepResult, errnoName } from './protocol';

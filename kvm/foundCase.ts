@@ -8,8 +8,8 @@
  */
 import * as path from 'node:path';
 import { hex, readU64, toHex } from '../model';
-import { FORMAT } from '../harness/caseFormat';
-import { contentId, writeFileAtomic } from '../harness/files';
+import { FORMAT } from '../cases/caseFormat';
+import { contentId, writeFileAtomic } from '../cases/files';
 import { CCase, CaseOutcome, Prediction } from './conformance';
 import { describeStep } from './calibration';
 import { CaseResult, errnoName } from './protocol';

@@ -20,7 +20,7 @@ import {
   writeU32,
   writeU64,
 } from '../model';
-import type { ThisMachine } from '../harness/resolve';
+import type { ThisMachine } from '../cases/resolve';
 import { CCase, CStep } from './conformance';
 
 export interface GenContext {

@@ -41,7 +41,7 @@ import {
   sourceVcpu,
   toHex,
 } from '../model';
-import type { ThisMachine } from '../harness/resolve';
+import type { ThisMachine } from '../cases/resolve';
 import { XsaveExecutor } from './executor';
 import { diffFx, fxViewOfImage, fxViewOfModel } from './guestFx';
 import { CaseResult, CaseSpec, GUEST, Step, errnoName } from './protocol';

@@ -31,6 +31,7 @@
  *
  * Everything here is pure: encoders, decoders and a frame splitter for a byte stream.
  */
+import { INDEXED_LEAVES, type CpuidEntry as ModelCpuidEntry } from '../model/cpuid';
 
 export const REQ_MAGIC = 0x51585358;
 export const REP_MAGIC = 0x52585358;
@@ -112,21 +113,13 @@ export const KVM_EXIT = {
 } as const;
 
 export const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;
-/** Leaves whose sub-leaf is significant; used when an entry does not give its flags. */
-export const INDEXED_LEAVES: ReadonlySet<number> = new Set([
-  0x4, 0x7, 0xb, 0xd, 0xf, 0x10, 0x12, 0x14, 0x17, 0x18, 0x1d, 0x1e, 0x1f, 0x24, 0x8000001d,
-]);
+/** Leaves whose sub-leaf is significant (the model's list); used when an entry does not give its flags. */
+export { INDEXED_LEAVES };
 
-/** A CPUID entry as given to KVM_SET_CPUID2 (shape-compatible with model/cpuid.ts CpuidEntry). */
-export interface CpuidEntry {
-  leaf: number;
-  subleaf: number;
+/** A CPUID entry as given to KVM_SET_CPUID2: the model's entry, with the flags on the wire. */
+export interface CpuidEntry extends ModelCpuidEntry {
   /** KVM_CPUID_FLAG_*; when omitted, SIGNIFCANT_INDEX is set for INDEXED_LEAVES. */
   flags?: number;
-  eax: number;
-  ebx: number;
-  ecx: number;
-  edx: number;
 }
 
 export type Step =

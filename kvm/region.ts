@@ -1,22 +1,26 @@
 /**
  * Builders and readers for standard-format XSAVE regions (struct kvm_xsave) and FXSAVE images,
- * as used by the KVM driver's tests and probes. Offsets: kernel-semantics.md §8.2.
+ * as used by the KVM driver's tests and probes. Offsets: model/layout.ts (kernel-semantics.md §8.2).
  */
+import { OFF } from '../model/layout';
 
+export { bitsOf, hex } from '../model/xfeatures';
+export { toHex } from '../model/region';
+
+/** The model's offsets (model/layout.ts OFF) under the names the driver's tests use. */
 export const XSAVE_OFF = {
-  fcw: 0,
-  fsw: 2,
-  ftw: 4,
-  fop: 6,
-  mxcsr: 24,
-  mxcsrMask: 28,
-  st0: 32,
-  xmm0: 160,
-  swReserved: 416,
-  xstateBv: 512,
-  xcompBv: 520,
-  hdrReserved: 528,
-  ext: 576,
+  fcw: OFF.FCW,
+  fsw: OFF.FSW,
+  ftw: OFF.FTW,
+  fop: OFF.FOP,
+  mxcsr: OFF.MXCSR,
+  mxcsrMask: OFF.MXCSR_MASK,
+  st0: OFF.ST,
+  xmm0: OFF.XMM,
+  xstateBv: OFF.XSTATE_BV,
+  xcompBv: OFF.XCOMP_BV,
+  hdrReserved: OFF.HEADER_RESERVED,
+  ext: OFF.EXTENDED,
 } as const;
 
 export interface RegionFields {
@@ -73,18 +77,4 @@ export function xmmFill(byte: number): Uint8Array {
 }
 export function xmmSeq(start: number): Uint8Array {
   return Uint8Array.from({ length: 16 }, (_, i) => (start + i) & 0xff);
-}
-
-export function hex(v: bigint | number): string {
-  return '0x' + v.toString(16);
-}
-
-export function bitsOf(v: bigint): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < 64; i++) if ((v >> BigInt(i)) & 1n) out.push(i);
-  return out;
-}
-
-export function toHex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
 }

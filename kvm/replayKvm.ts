@@ -35,10 +35,10 @@ import {
   setXcrs,
   slotOf,
 } from '../model';
-import { Case, CaseError, IoctlCase, MigrationCase, parseCaseText } from '../harness/caseFormat';
-import { caseRegion, evaluateCase } from '../harness/evaluate';
-import { collectCaseFiles } from '../harness/files';
-import { ThisMachine, checkCpuModel, resolveHost, resolveKernel, resolveVmm } from '../harness/resolve';
+import { Case, CaseError, IoctlCase, MigrationCase, parseCaseText } from '../cases/caseFormat';
+import { caseRegion, evaluateCase } from '../cases/evaluate';
+import { collectCaseFiles } from '../cases/files';
+import { ThisMachine, checkCpuModel, resolveHost, resolveKernel, resolveVmm } from '../cases/resolve';
 import { MachineCalibration, sameHostShape } from './calibration';
 import { XsaveExecutor } from './executor';
 import { RealMigrationSpec, judgeMigration, prepareMigration } from './migrationReal';

@@ -6,7 +6,7 @@
 import { Availability, defaultExecutorPath, kvmAvailability } from './available';
 import { MachineCalibration, calibrateMachine } from './calibration';
 import { ExecutorOptions, ExecutorRequestError, XsaveExecutor } from './executor';
-import { buildExecutor } from './testkit';
+import { buildExecutor } from './build';
 
 export type KvmSession =
   | { ok: true; exec: XsaveExecutor; cal: MachineCalibration }

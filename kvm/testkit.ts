@@ -2,20 +2,11 @@
  * Helpers for tests that need real KVM: build the executor, decide whether to run or skip (with
  * the reason printed), and standard guest-restore case builders.
  */
-import { execFileSync } from 'child_process';
-import { Availability, defaultExecutorPath, executorDir, kvmAvailability } from './available';
+import { Availability, defaultExecutorPath, kvmAvailability } from './available';
+import { buildExecutor } from './build';
 import { CaseSpec, CpuidEntry, GUEST, Policy, Step } from './protocol';
 
-/** Runs `make -C executor [target]`; returns an error message or undefined. */
-export function buildExecutor(target?: 'asan'): string | undefined {
-  try {
-    execFileSync('make', ['-s', '-C', executorDir(), ...(target ? [target] : [])], { stdio: 'pipe', timeout: 120_000 });
-    return undefined;
-  } catch (e) {
-    const err = e as { stderr?: Buffer; message: string };
-    return `make -C executor ${target ?? ''} failed: ${err.stderr?.toString().trim() || err.message}`;
-  }
-}
+export { buildExecutor };
 
 /**
  * Availability for KVM tests: builds the executor when /dev/kvm is usable, then checks.

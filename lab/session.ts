@@ -6,7 +6,7 @@
  * agrees with them or is reported as a finding.
  */
 import { Host, KernelVariant, hostByName, kernelById } from '../model';
-import type { ThisMachine } from '../harness/resolve';
+import type { ThisMachine } from '../cases/resolve';
 import { MachineCalibration, calibrateMachine, hostFromCalibration, sameHostShape } from '../kvm/calibration';
 import { calibrationFromProbe } from '../kvm/probe';
 import { CasesError, ExecutorInfraError } from '../kvm/executor';

@@ -35,7 +35,7 @@ describe('parseQemu: "qemu-MAJOR.MINOR" and the failed-put policy (7191f24c7fcf,
     expect(parseQemu('qemu-10.0')).toEqual({ id: 'qemu-10.0', major: 10, minor: 0, policy: 'abort' });
     expect(parseQemu('qemu-2.12')).toEqual({ id: 'qemu-2.12', major: 2, minor: 12, policy: 'ignore' });
   });
-  // harness/resolve.ts turns null into a case error naming the expected form.
+  // cases/resolve.ts turns null into a case error naming the expected form.
   test.each(['qemu', 'qemu-8', '8.2', 'xqemu-8.2', 'pve-qemu-8.2', 'qemu-8.2.1', 'qemu-8.2-rc1', ''])('%j is not a QEMU id', (id) => {
     expect(parseQemu(id)).toBeNull();
   });

@@ -5,11 +5,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Fixup, PVE_FIXUP } from '../model';
-import { loadFixup } from '../harness/fixupLoader';
-import { P1, P2, P3, P4, P5, PropertyDef, PropertyId, runProperty } from '../properties/properties';
+import { loadFixup } from '../cases/fixupLoader';
+import { PROPERTIES, PROPERTY_IDS } from '../properties/claims';
+import { PropertyId, runProperty } from '../properties/properties';
 
-export const PROPERTY_IDS: readonly PropertyId[] = ['P1', 'P2', 'P3', 'P4', 'P5'];
-const PROPERTIES: Record<PropertyId, PropertyDef<unknown>> = { P1, P2, P3, P4, P5 } as unknown as Record<PropertyId, PropertyDef<unknown>>;
 
 export interface Mutant {
   /** file name without .js */

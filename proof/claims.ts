@@ -18,6 +18,7 @@ import {
 } from '../model/bitLogic';
 import { KERNELS } from '../model/kernels';
 import { MASK } from '../model/xfeatures';
+import { ProvedPropertyId } from '../properties/claims';
 
 /** Every input of a claim: the buffer's fields, the vCPU's SET limits, what the fixup sees. */
 export interface ProofVars<V, B> {
@@ -70,7 +71,8 @@ export function domain<V, B>(o: BitOps<V, B>, v: ProofVars<V, B>, invariants = t
   return invariants ? o.band(regs, subset(o, v.ctx.guestSupportedXcr0, v.vcpu.supportedXcr0)) : regs;
 }
 
-export type ClaimId = 'P1' | 'P3' | 'P4';
+/** The properties proved here (properties/claims.ts lists them). */
+export type ClaimId = ProvedPropertyId;
 
 export interface ClaimDef {
   id: ClaimId;

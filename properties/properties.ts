@@ -274,6 +274,14 @@ export function runProperty<S>(p: PropertyDef<S>, fixup: Fixup, opts: { seed: nu
       coverage[c] = (coverage[c] ?? 0) + 1;
     }
   }
+  return propertyRunOf(p, details, opts, coverage);
+}
+
+/**
+ * What fast-check found checking `p` (a predicate that throws PropertyFailure with the reason),
+ * as a PropertyRun: the counterexample is the one fast-check shrank, kept as it is.
+ */
+export function propertyRunOf<S>(p: PropertyDef<S>, details: fc.RunDetails<[S]>, opts: { seed: number; numRuns: number }, coverage: Record<string, number> = {}): PropertyRun<S> {
   const ce = details.failed ? (details.counterexample?.[0] as S) ?? null : null;
   const err = details.errorInstance;
   const reason = err instanceof PropertyFailure ? err.message : err ? String(err) : null;

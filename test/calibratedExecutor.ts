@@ -1,6 +1,6 @@
 // Shared set-up of the real-KVM suites: one executor, the running kernel calibrated with it,
 // `this` restored and the executor closed afterwards. `ready` does the suite's own set-up.
-import { getThisMachine, setThisMachine } from '../harness/resolve';
+import { getThisMachine, setThisMachine } from '../cases/resolve';
 import { MachineCalibration, calibrateMachine } from '../kvm/calibration';
 import { XsaveExecutor } from '../kvm/executor';
 

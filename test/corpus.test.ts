@@ -3,8 +3,8 @@
 // Coverage is computed from the parsed cases and the model's catalogues, not from fixed counts.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatResult, replayFile } from '../harness/replay';
-import { Case, HostRef, IoctlCase, MigrationCase, parseCaseText } from '../harness/caseFormat';
+import { formatResult, replayFile } from '../cases/replay';
+import { Case, HostRef, IoctlCase, MigrationCase, parseCaseText } from '../cases/caseFormat';
 import {
   Host,
   KERNELS,

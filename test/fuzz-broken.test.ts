@@ -3,8 +3,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseCaseText } from '../harness/caseFormat';
-import { validateReport } from '../harness/report/schema';
+import { parseCaseText } from '../cases/caseFormat';
+import { validateReport } from '../report/schema';
 import { ROOT, runCli } from './helpers/cli';
 
 const SEED = 20230714;

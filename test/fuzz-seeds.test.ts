@@ -1,8 +1,11 @@
 // Seed derivation and the batch runner, in-process.
 import { PVE_FIXUP } from '../model';
 import { brokenFixup } from '../properties/brokenFixups';
-import { runBatch } from '../harness/fuzz/batch';
-import { BatchSeeds, batchSeedInShard, dateSeed, parseShard, shardOfSeed } from '../harness/fuzz/seeds';
+import { PROPERTIES } from '../properties/claims';
+import { counterexampleCase } from '../properties/counterexample';
+import { runProperty } from '../properties/properties';
+import { runBatch } from '../fuzz/batch';
+import { BatchSeeds, batchSeedInShard, dateSeed, parseShard, shardOfSeed } from '../fuzz/seeds';
 
 const SEED = 20261124;
 
@@ -72,4 +75,16 @@ test(`a failing batch yields the shrunk counterexample as a case, as check would
   expect(f.path).toMatch(/^\d+(:\d+)*$/);
   // Shrinking steps are not counted as cases.
   expect(r.cases).toBeLessThanOrEqual(500);
+});
+
+test(`a batch keeps fast-check's shrunk counterexample: its case is the one check writes for that seed and run count (seed ${SEED})`, () => {
+  for (const [id, broken] of [['P1', 'always-clear-pkru'], ['P2', 'wrong-bit'], ['P3', 'toggle-pkru'], ['P4', 'also-clears-xcomp']] as const) {
+    const f = runBatch(id, brokenFixup(broken), SEED, 500).finding;
+    const run = runProperty(PROPERTIES[id], brokenFixup(broken), { seed: SEED, numRuns: 500, coverage: false });
+    expect(f).not.toBeNull();
+    expect(run.failed).toBe(true);
+    expect(f!.path).toBe(run.path);
+    expect(f!.reason).toBe(run.reason);
+    expect(f!.caseJson).toBe(counterexampleCase(run)!.json);
+  }
 });

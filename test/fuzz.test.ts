@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { validateReport } from '../harness/report/schema';
+import { validateReport } from '../report/schema';
 import { runCli } from './helpers/cli';
 
 const SEED = 424242;

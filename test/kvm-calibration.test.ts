@@ -4,7 +4,7 @@
 // right variant, a `this-calibrated` variant is derived and the differing probes are listed.
 import * as os from 'node:os';
 import { KERNELS, kernelById } from '../model';
-import { getThisMachine } from '../harness/resolve';
+import { getThisMachine } from '../cases/resolve';
 import { MachineCalibration, calibrateMachine, describeCalibration } from '../kvm/calibration';
 import { XsaveExecutor } from '../kvm/executor';
 import { kvmTestAvailability } from '../kvm/testkit';

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getThisMachine, setThisMachine } from '../harness/resolve';
+import { getThisMachine, setThisMachine } from '../cases/resolve';
 import { MachineCalibration } from '../kvm/calibration';
 import { ConformanceRun, countByClass, runConformance } from '../kvm/conformance';
 import { XsaveExecutor } from '../kvm/executor';

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { replayPaths } from '../harness/replay';
-import { ThisMachine, setThisMachine } from '../harness/resolve';
+import { replayPaths } from '../cases/replay';
+import { ThisMachine, setThisMachine } from '../cases/resolve';
 import { MachineCalibration } from '../kvm/calibration';
 import { ConformanceRun, countByClass, runConformance } from '../kvm/conformance';
 import { XsaveExecutor } from '../kvm/executor';

@@ -4,8 +4,8 @@
 // Cases for other targets are skipped by the kvm backend with a one-line reason.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IoctlCase, MigrationCase, parseCaseText } from '../harness/caseFormat';
-import { formatResult, replayPaths } from '../harness/replay';
+import { IoctlCase, MigrationCase, parseCaseText } from '../cases/caseFormat';
+import { formatResult, replayPaths } from '../cases/replay';
 import { MachineCalibration } from '../kvm/calibration';
 import { XsaveExecutor } from '../kvm/executor';
 import { replayKvmPaths } from '../kvm/replayKvm';

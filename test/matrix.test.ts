@@ -1,5 +1,5 @@
 // The migration matrix answers the questions the review is for.
-import { computeMatrix, findCell, findPath, matrixClaims, sourceGroups } from '../harness/report/matrix';
+import { computeMatrix, findCell, findPath, matrixClaims, sourceGroups } from '../properties/matrix';
 import { brokenFixup } from '../properties/brokenFixups';
 import { runCli } from './helpers/cli';
 

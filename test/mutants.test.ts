@@ -3,7 +3,8 @@
 // full kill matrix (growing run counts, time budget) is `xsave-harness mutants`.
 import { PVE_FIXUP } from '../model';
 import { P1, P2, P3, P4, P5, PropertyDef, PropertyId, runProperty } from '../properties/properties';
-import { Mutant, PROPERTY_IDS, formatKillMatrix, killMatrix, killRow, loadMutants } from '../mutants/killMatrix';
+import { Mutant, formatKillMatrix, killMatrix, killRow, loadMutants } from '../mutants/killMatrix';
+import { PROPERTY_IDS } from '../properties/claims';
 import * as mutantsCmd from '../cli/commands/mutants';
 
 const PROPS: Record<PropertyId, PropertyDef<unknown>> = { P1, P2, P3, P4, P5 } as unknown as Record<PropertyId, PropertyDef<unknown>>;

@@ -9,8 +9,8 @@ import { PVE_FIXUP, fixupContext, setXsave, Fixup, bytesEqual, kernelById, creat
 import { BIGINT_OPS, BitOps, FieldFixup, SET_REASONS, confidentialOutcome, pveFixupLogic, pveMaskLogic, setXsaveDecision } from '../model/bitLogic';
 import { fixupValues, liftFieldFixup, regionFields, snapshotFields } from '../model/xsaveFields';
 import { setLimits } from '../model/setXsave';
-import { IoctlCase, parseCaseText } from '../harness/caseFormat';
-import { evaluateCase } from '../harness/evaluate';
+import { IoctlCase, parseCaseText } from '../cases/caseFormat';
+import { evaluateCase } from '../cases/evaluate';
 import { buildIoctl, ioctlScenarioArb } from '../properties/arbitraries/scenarios';
 import { P1, P3, P4 } from '../properties/properties';
 import { loadMutants } from '../mutants/killMatrix';

@@ -2,9 +2,9 @@
 // review` generates now: regenerate in memory (z3 proof included) and compare byte for byte.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REVIEW_BATCHES, REVIEW_BATCH_RUNS, REVIEW_SEED, generateReviewWithVerification } from '../harness/report/review';
-import { verificationProblems } from '../harness/report/verification';
-import { REPORT_FILES, renderReport } from '../harness/report/write';
+import { REVIEW_BATCHES, REVIEW_BATCH_RUNS, REVIEW_SEED, generateReviewWithVerification } from '../cli/review/generate';
+import { verificationProblems } from '../report/verification';
+import { REPORT_FILES, renderReport } from '../report/write';
 
 const DIR = path.resolve(__dirname, '..', 'reports');
 

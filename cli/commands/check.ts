@@ -3,39 +3,15 @@
 // counterexample as a case file (also written to DIR, default corpus/found).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Fixup, createVcpu, setCpuid } from '../../model';
-import { ioctlCounterexample, leakCounterexample, roundTripCounterexample } from '../../harness/counterexample';
-import { writeFileAtomic } from '../../harness/files';
-import { loadFixup } from '../../harness/fixupLoader';
-import { cpuidFor } from '../../properties/arbitraries/cpuid';
-import { IoctlScenario, LeakScenario } from '../../properties/arbitraries/scenarios';
-import { P1, P2, P3, P4, P5, PropertyDef, PropertyId, PropertyRun, RoundTripScenario, runProperty } from '../../properties/properties';
+import { Fixup } from '../../model';
+import { counterexampleCase } from '../../properties/counterexample';
+import { writeFileAtomic } from '../../cases/files';
+import { loadFixup } from '../../cases/fixupLoader';
+import { PROPERTIES, PROPERTY_IDS, isPropertyId } from '../../properties/claims';
+import { PropertyId, runProperty } from '../../properties/properties';
 import { EXIT, UsageError } from '../exitCodes';
 
 export const usage = 'check [--seed S] [--runs N] [--fixup PATH] [--only P1,..] [--found DIR]   P1-P5 against a fixup';
-
-export const ALL_PROPERTIES: Record<PropertyId, PropertyDef<unknown>> = { P1, P2, P3, P4, P5 } as unknown as Record<PropertyId, PropertyDef<unknown>>;
-
-export function counterexampleCase(run: PropertyRun<unknown>): { id: string; json: string } | null {
-  const ce = run.counterexample;
-  if (!ce) return null;
-  const title = run.reason ?? 'property failed';
-  switch (run.id) {
-    case 'P1':
-    case 'P3':
-    case 'P4':
-      return ioctlCounterexample(run.id, ce as IoctlScenario, title);
-    case 'P2':
-      return leakCounterexample(ce as LeakScenario, title);
-    case 'P5': {
-      const s = ce as RoundTripScenario;
-      const probe = createVcpu(s.kernel, s.host);
-      const cpuid = cpuidFor(s.cpuid, s.host, s.kernel);
-      if (cpuid) setCpuid(probe, cpuid);
-      return roundTripCounterexample(s, title, probe.guestSupportedXcr0);
-    }
-  }
-}
 
 export function parseSeed(s: string | undefined): number {
   if (s === undefined) return Date.now() % 0x7fffffff;
@@ -57,13 +33,13 @@ export async function run(argv: string[]): Promise<number> {
   const seed = parseSeed(values.seed);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs: expected a positive integer, got "${values.runs}"`);
-  const ids = (values.only ? values.only.split(',') : Object.keys(ALL_PROPERTIES)) as PropertyId[];
-  for (const id of ids) if (!(id in ALL_PROPERTIES)) throw new UsageError(`--only: unknown property "${id}" (P1-P5)`);
+  const ids = (values.only ? values.only.split(',') : [...PROPERTY_IDS]) as PropertyId[];
+  for (const id of ids) if (!isPropertyId(id)) throw new UsageError(`--only: unknown property "${id}" (P1-P5)`);
   const fixup: Fixup = await loadFixup(values.fixup);
   console.log(`seed ${seed}, ${runs} runs per property, fixup ${fixup.name}`);
   let failed = 0;
   for (const id of ids) {
-    const r = runProperty(ALL_PROPERTIES[id], fixup, { seed, numRuns: runs, coverage: false });
+    const r = runProperty(PROPERTIES[id], fixup, { seed, numRuns: runs, coverage: false });
     if (!r.failed) {
       console.log(`${id} holds: ${r.title}`);
       continue;

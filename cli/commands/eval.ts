@@ -1,9 +1,9 @@
 // xsave-harness eval [--json] [--fixup PATH] FILE: what the model computes, `expect` ignored.
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseCaseText } from '../../harness/caseFormat';
-import { evaluateCase } from '../../harness/evaluate';
-import { loadFixup } from '../../harness/fixupLoader';
+import { parseCaseText } from '../../cases/caseFormat';
+import { evaluateCase } from '../../cases/evaluate';
+import { loadFixup } from '../../cases/fixupLoader';
 import { EXIT, UsageError } from '../exitCodes';
 
 export const usage = 'eval [--json] [--fixup PATH] FILE            what the model computes for a case (its expect ignored)';

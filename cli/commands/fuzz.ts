@@ -5,9 +5,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_BATCH_RUNS } from '../../harness/fuzz/batch';
-import { runFuzz } from '../../harness/fuzz/runner';
-import { PROPERTY_IDS, ShardError, dateSeed, describeDateSeed, parseShard } from '../../harness/fuzz/seeds';
+import { DEFAULT_BATCH_RUNS } from '../../fuzz/batch';
+import { runFuzz } from '../../fuzz/runner';
+import { writeFuzzReport } from '../fuzzReport';
+import { ShardError, dateSeed, describeDateSeed, parseShard } from '../../fuzz/seeds';
+import { PROPERTY_IDS } from '../../properties/claims';
 import { PropertyId } from '../../properties/properties';
 import { EXIT, UsageError } from '../exitCodes';
 
@@ -106,6 +108,7 @@ export async function run(argv: string[]): Promise<number> {
       raw: (t) => process.stdout.write(t),
       ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
     },
+    writeFuzzReport,
   );
   return result.exitCode;
 }

@@ -7,7 +7,7 @@
 // infrastructure failure, 3 usage, 4 no usable /dev/kvm (with --lab: QEMU is not installed).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFixup } from '../../harness/fixupLoader';
+import { loadFixup } from '../../cases/fixupLoader';
 import { CaseOutcome, ConformanceRun, countByClass, runConformance } from '../../kvm/conformance';
 import { MachineCalibration, describeCalibration } from '../../kvm/calibration';
 import { FoundTarget, foundCase, writeFoundCase } from '../../kvm/foundCase';
@@ -15,7 +15,7 @@ import { CCase } from '../../kvm/conformance';
 import { XsaveExecutor } from '../../kvm/executor';
 import { generateCases } from '../../kvm/generate';
 import { openKvm } from '../../kvm/session';
-import type { ThisMachine } from '../../harness/resolve';
+import type { ThisMachine } from '../../cases/resolve';
 import type { Fixup } from '../../model';
 import { EXIT, UsageError } from '../exitCodes';
 import { runLab } from './labCheck';

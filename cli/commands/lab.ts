@@ -14,7 +14,7 @@ import { kernelById, hostByName } from '../../model';
 import { EXIT, UsageError } from '../exitCodes';
 import { parseArgs } from 'node:util';
 import { PVE_FIXUP, type Fixup } from '../../model';
-import { writeFileAtomic } from '../../harness/files';
+import { writeFileAtomic } from '../../cases/files';
 import { loadMutants } from '../../mutants/killMatrix';
 import { checkPlugins, PatchCheck } from '../../lab/patchCheck';
 import { openLab } from '../../lab/session';

@@ -4,7 +4,7 @@
 // run, compare; disagreements are written as case files naming the lab kernel and host, replayed
 // with `replay --backend lab:KERNEL:HOST`.
 import * as os from 'node:os';
-import { writeFileAtomic } from '../../harness/files';
+import { writeFileAtomic } from '../../cases/files';
 import type { Fixup } from '../../model';
 import { LAB_HOSTS, LAB_KERNELS } from '../../lab/catalogue';
 import { progress } from '../../lab/progress';

@@ -1,9 +1,9 @@
 // xsave-harness matrix [--json] [--fixup PATH]: the migration matrix alone (which upgrade paths
 // are safe, with and without the patch), computed with the model's migrate().
 import { parseArgs } from 'node:util';
-import { loadFixup } from '../../harness/fixupLoader';
-import { matrixMarkdown } from '../../harness/report/markdown';
-import { computeMatrix } from '../../harness/report/matrix';
+import { loadFixup } from '../../cases/fixupLoader';
+import { matrixMarkdown } from '../../report/markdown';
+import { computeMatrix } from '../../properties/matrix';
 import { EXIT, UsageError } from '../exitCodes';
 
 export const usage = 'matrix [--json] [--fixup PATH]              the migration matrix: which upgrade paths are safe, with and without the patch';

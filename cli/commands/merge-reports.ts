@@ -3,10 +3,10 @@
 // findings united, missing shards named. Exit 1 a finding or failing claim, 2 an unusable input or
 // missing shards/partial inputs, 0 otherwise.
 import { parseArgs } from 'node:util';
-import { MergeError, collectReportFiles, mergeReports, readReport } from '../../harness/report/merge';
-import { hasFailures } from '../../harness/report/report';
-import { fmtInt } from '../../harness/report/summary';
-import { writeReport } from '../../harness/report/write';
+import { MergeError, collectReportFiles, mergeReports, readReport } from '../../report/merge';
+import { hasFailures } from '../../report/report';
+import { fmtInt } from '../../report/summary';
+import { writeReport } from '../../report/write';
 import { EXIT, UsageError } from '../exitCodes';
 
 export const usage = 'merge-reports [--shards N] OUT IN...          combine shard report.json files (or folders holding them) into OUT/';

@@ -4,7 +4,8 @@
 // Exit 0 when every killable mutant is killed (by its expected killer among others), every
 // equivalent one survives and the Proxmox patch (control row) survives; 1 otherwise.
 import { parseArgs } from 'node:util';
-import { CatalogueError, PROPERTY_IDS, formatKillMatrix, killMatrix } from '../../mutants/killMatrix';
+import { CatalogueError, formatKillMatrix, killMatrix } from '../../mutants/killMatrix';
+import { PROPERTY_IDS } from '../../properties/claims';
 import { PropertyId } from '../../properties/properties';
 import { EXIT, UsageError } from '../exitCodes';
 import { parseSeed } from './check';

@@ -1,12 +1,12 @@
 // xsave-harness replay [--json] [--fixup PATH] [--backend model|kvm|lab:KERNEL:HOST] PATH...
 import { parseArgs } from 'node:util';
-import { loadFixup } from '../../harness/fixupLoader';
-import { formatResult, replayExitCode, replayPaths } from '../../harness/replay';
+import { loadFixup } from '../../cases/fixupLoader';
+import { formatResult, replayExitCode, replayPaths } from '../../cases/replay';
 import { formatKvmResult, replayKvmPaths } from '../../kvm/replayKvm';
 import { openKvm } from '../../kvm/session';
 import { MachineCalibration } from '../../kvm/calibration';
 import { XsaveExecutor } from '../../kvm/executor';
-import { setThisMachine } from '../../harness/resolve';
+import { setThisMachine } from '../../cases/resolve';
 import { LAB_HOSTS, LAB_KERNELS } from '../../lab/catalogue';
 import { openLab } from '../../lab/session';
 import { qemuAvailability } from '../../lab/vm';

@@ -9,11 +9,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFixup } from '../../harness/fixupLoader';
-import { hasFailures } from '../../harness/report/report';
-import { generateReviewWithVerification } from '../../harness/report/review';
-import { verificationProblems } from '../../harness/report/verification';
-import { REPORT_FILES, renderReport, writeReport } from '../../harness/report/write';
+import { loadFixup } from '../../cases/fixupLoader';
+import { hasFailures } from '../../report/report';
+import { generateReviewWithVerification } from '../review/generate';
+import { verificationProblems } from '../../report/verification';
+import { REPORT_FILES, renderReport, writeReport } from '../../report/write';
 import { EXIT, UsageError } from '../exitCodes';
 
 export const usage =

@@ -2,7 +2,7 @@
 // 1500 generated cases (every class, guest runs included) in full agreement with the model, and
 // negative controls: the same real results judged with another kernel's rules, and with a host
 // that lacks the TCG FXSAVE rule, must disagree.
-import { ThisMachine } from '../../harness/resolve';
+import { ThisMachine } from '../../cases/resolve';
 import { compareCase, predictCase, runConformance, ConformanceRun, CCase } from '../../kvm/conformance';
 import { generateCases } from '../../kvm/generate';
 import { kernelById } from '../../model';

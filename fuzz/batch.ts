@@ -1,0 +1,161 @@
+// One fuzz batch: a fast-check run of one property with one seed, counting the scenarios per
+// class on the way. A failure's counterexample, as fast-check shrank it, is turned into a
+// replayable case file (the same case `check` writes for that seed and run count).
+import fc from 'fast-check';
+import { Fixup, MASK, setXsave } from '../model';
+import { IoctlScenario, LeakScenario, buildIoctl } from '../properties/arbitraries/scenarios';
+import { PROPERTIES } from '../properties/claims';
+import { PropertyFailure, PropertyId, PropertyRun, RoundTripScenario, leakSpec, propertyRunOf } from '../properties/properties';
+import { counterexampleCase } from '../properties/counterexample';
+import { Counts, Coverage, IoctlCoverage, addCounts, bump, emptyIoctl } from '../properties/coverage';
+
+/** Runs per batch: about 50 ms of work on one core for each property. */
+export const DEFAULT_BATCH_RUNS = 500;
+
+/** What a batch reports when its property fails. */
+export interface RawFinding {
+  property: PropertyId;
+  title: string;
+  reason: string;
+  /** set when the failure was an exception rather than the property's own reason */
+  error: string | null;
+  seed: number;
+  numRuns: number;
+  /** fast-check's replay path of the shrunk counterexample */
+  path: string | null;
+  caseId: string | null;
+  /** the case file's text (CASE-FORMAT v1) */
+  caseJson: string | null;
+  /** why no case could be written, if none could */
+  caseError: string | null;
+  /** fast-check's rendering of the counterexample, when no case file could be built */
+  counterexample: string | null;
+}
+
+export interface BatchResult {
+  property: PropertyId;
+  seed: number;
+  numRuns: number;
+  /** scenarios checked before the end or the first failure */
+  cases: number;
+  classes: Counts;
+  extra: Counts;
+  ioctl: IoctlCoverage | null;
+  finding: RawFinding | null;
+}
+
+const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
+
+function ioctlCounts(s: IoctlScenario, into: IoctlCoverage, extra: Counts): void {
+  const b = buildIoctl(s);
+  into.cases++;
+  into[b.cls]++;
+  if (setXsave(b.vcpu, b.region, null).rc !== 0) into.rejected++;
+  bump(extra, `host-pku:${yesNo((s.host.xcr0 & MASK.PKRU) !== 0n)}`);
+  bump(extra, `cpuid:${s.cpuid.kind}`);
+}
+
+function extraCounts(id: PropertyId, s: unknown, ioctl: IoctlCoverage, extra: Counts): void {
+  switch (id) {
+    case 'P1':
+    case 'P3':
+    case 'P4':
+      ioctlCounts(s as IoctlScenario, ioctl, extra);
+      return;
+    case 'P2': {
+      const l = s as LeakScenario;
+      const spec = leakSpec(l);
+      bump(extra, `target-host-pku:${yesNo((spec.target.host.xcr0 & MASK.PKRU) !== 0n)}`);
+      bump(extra, `vmm:${l.vmm.policy}`);
+      bump(extra, `source:${l.sourceKernel.id}`);
+      return;
+    }
+    case 'P5': {
+      const r = s as RoundTripScenario;
+      bump(extra, `host-pku:${yesNo((r.host.xcr0 & MASK.PKRU) !== 0n)}`);
+      bump(extra, `cpuid:${r.cpuid.kind}`);
+      return;
+    }
+  }
+}
+
+export function runBatch(id: PropertyId, fixup: Fixup, seed: number, numRuns: number = DEFAULT_BATCH_RUNS): BatchResult {
+  const p = PROPERTIES[id];
+  const classes: Counts = {};
+  const extra: Counts = {};
+  const ioctl = emptyIoctl();
+  let counting = true;
+  let cases = 0;
+  const prop = fc.property(p.arb, (s) => {
+    if (counting) {
+      cases++;
+      bump(classes, p.classify(s));
+      extraCounts(id, s, ioctl, extra);
+    }
+    let why: string | null;
+    try {
+      why = p.check(s, fixup);
+    } catch (e) {
+      counting = false; // shrinking from here on
+      throw e;
+    }
+    if (why !== null) {
+      counting = false;
+      throw new PropertyFailure(why);
+    }
+  });
+  const details = fc.check(prop, { seed, numRuns });
+  const result: BatchResult = { property: id, seed, numRuns, cases, classes, extra, ioctl: id === 'P1' || id === 'P3' || id === 'P4' ? ioctl : null, finding: null };
+  if (details.failed) result.finding = findingOf(propertyRunOf(p, details, { seed, numRuns }));
+  return result;
+}
+
+/** A failed run as `check` reports it: fast-check's shrunk counterexample, with its case file. */
+export function findingOf(run: PropertyRun<unknown>): RawFinding {
+  const { seed, numRuns } = run;
+  let caseId: string | null = null;
+  let caseJson: string | null = null;
+  let caseError: string | null = null;
+  let counterexample: string | null = null;
+  try {
+    const c = counterexampleCase(run);
+    if (c) {
+      caseId = c.id;
+      caseJson = c.json;
+    } else caseError = 'fast-check reported no counterexample';
+  } catch (e) {
+    caseError = `cannot build a case file: ${(e as Error).message}`;
+  }
+  if (!caseJson && run.counterexample !== null) counterexample = fc.stringify(run.counterexample).slice(0, 4000);
+  return {
+    property: run.id,
+    title: run.title,
+    reason: run.reason ?? 'property failed',
+    error: run.error,
+    seed,
+    numRuns,
+    path: run.path,
+    caseId,
+    caseJson,
+    caseError,
+    counterexample,
+  };
+}
+
+/** Add one batch's counts to a coverage total (the fuzz workers and the review both do this). */
+export function addBatch(into: Coverage, r: BatchResult): void {
+  const p = into.byProperty[r.property];
+  into.cases += r.cases;
+  into.batches++;
+  p.cases += r.cases;
+  p.batches++;
+  addCounts(p.classes, r.classes);
+  addCounts(p.extra, r.extra);
+  if (r.ioctl) {
+    into.ioctl.cases += r.ioctl.cases;
+    into.ioctl.valid += r.ioctl.valid;
+    into.ioctl.leaked += r.ioctl.leaked;
+    into.ioctl.other += r.ioctl.other;
+    into.ioctl.rejected += r.ioctl.rejected;
+  }
+}

@@ -1,0 +1,405 @@
+// The migration matrix: which upgrade paths are safe, with and without the Proxmox patch.
+// Every cell is one `migrate()` of the reference model on representative hosts:
+//   source kernel × target kernel and fixup × target host PKU × QEMU error policy × guest model.
+// Source host skylake-sp (PKU, AVX-512, MPX); target host skylake-sp (PKU) or zen4-nopku (the
+// project machines' Zen 4 without PKU). Guest state: XCR0 = everything the guest's CPUID
+// offers on the source, components x87 and SSE in use, the host PKRU register at Linux's
+// default 0x55555554, and a guest with XCR0.PKRU holding that same default PKRU value.
+import {
+  DEFAULT_HOST_PKRU,
+  Fixup,
+  FixupMode,
+  GuestSpec,
+  HOSTS,
+  Host,
+  KERNELS,
+  KernelVariant,
+  MASK,
+  Outcome,
+  createVcpu,
+  hex,
+  isLeaky,
+  kernelById,
+  kvmSupportedXcr0,
+  migrate,
+  parseQemu,
+  resolveCpuModel,
+  setCpuid,
+} from '../model';
+import { MatrixClaimId } from './claims';
+
+export const MATRIX_SOURCE_KERNELS = ['linux-5.15', 'linux-5.16', 'pve-5.15', 'linux-6.2', 'linux-6.6', 'pve-6.8'] as const;
+export const MATRIX_SOURCE_HOST = 'skylake-sp';
+export const MATRIX_TARGET_HOSTS = { pku: 'skylake-sp', 'no-pku': 'zen4-nopku' } as const;
+export type HostPku = keyof typeof MATRIX_TARGET_HOSTS;
+export const MATRIX_QEMU = ['qemu-8.0', 'qemu-8.2'] as const;
+export type MatrixQemu = (typeof MATRIX_QEMU)[number];
+
+/** Guest model classes and the named CPU model standing for each. */
+export const GUEST_CLASSES = {
+  'no-xsave': 'qemu64',
+  'xsave-no-pku': 'x86-64-v3',
+  pku: 'Skylake-Server',
+} as const;
+export type GuestClass = keyof typeof GUEST_CLASSES;
+
+export interface MatrixTarget {
+  kernel: string;
+  fixup: FixupMode;
+  /** whether the fixup is active on this target (kernel carries it, or forced) */
+  patched: boolean;
+  /** label used in tables: "linux-6.6" or "linux-6.6 + pve" */
+  label: string;
+}
+
+/** One combination of the per-path axes: target host PKU × QEMU policy × guest model class. */
+export interface MatrixCondition {
+  hostPku: HostPku;
+  qemu: MatrixQemu;
+  guest: GuestClass;
+}
+
+export interface MatrixCell extends MatrixCondition {
+  source: string;
+  target: string;
+  fixup: FixupMode;
+  patched: boolean;
+  cpuModel: string;
+  outcome: Outcome;
+  leaked: boolean;
+  fixupFired: boolean;
+  /** the restore step that failed and why, or the state that differs */
+  detail: string | null;
+  /**
+   * false when the guest's CPUID offers components on the source that the target host lacks
+   * (a PKU guest to a no-PKU host): such a migration fails whatever the kernels do, and QEMU
+   * with `enforce` or a cluster CPU policy would refuse it. Verdicts leave these cells out.
+   */
+  feasible: boolean;
+}
+
+export type Verdict = 'safe' | 'refused' | 'unsafe';
+
+/** One upgrade path (source kernel → target kernel with a fixup mode) under every condition. */
+export interface PathResult {
+  source: string;
+  target: string;
+  fixup: FixupMode;
+  patched: boolean;
+  /** over the feasible cells: safe = all intact; refused = none incomplete/lost, some aborted; unsafe = some incomplete or lost */
+  verdict: Verdict;
+  /** outcomes of the feasible cells */
+  counts: Record<Outcome, number>;
+  /** cells left out of the verdict because the target host lacks the guest's features */
+  infeasible: number;
+  /** the non-intact feasible cells, e.g. "no-pku/qemu-8.0/no-xsave: incomplete (xsave: outside-supported)" */
+  problems: string[];
+  /** per condition, in the order of MigrationMatrix.conditions */
+  outcomes: Outcome[];
+  feasible: boolean[];
+  leaked: boolean[];
+  fixupFired: boolean[];
+  details: (string | null)[];
+}
+
+export interface MigrationMatrix {
+  description: string;
+  fixup: string;
+  sourceHost: string;
+  targetHosts: Record<HostPku, string>;
+  guestModels: Record<GuestClass, string>;
+  guestState: string;
+  sources: string[];
+  targets: MatrixTarget[];
+  qemu: string[];
+  conditions: MatrixCondition[];
+  paths: PathResult[];
+}
+
+/**
+ * Each catalogue kernel with what it carries; then every upstream one with the patch forced on
+ * and every Proxmox one with it forced off, so each kernel is seen with and without the patch.
+ */
+export function matrixTargets(): MatrixTarget[] {
+  const out: MatrixTarget[] = KERNELS.map((k) => ({ kernel: k.id, fixup: 'kernel-default' as FixupMode, patched: k.pvePatch !== null, label: k.id }));
+  for (const k of KERNELS) if (k.pvePatch === null) out.push({ kernel: k.id, fixup: 'pve', patched: true, label: `${k.id} + pve` });
+  for (const k of KERNELS) if (k.pvePatch !== null) out.push({ kernel: k.id, fixup: 'none', patched: false, label: `${k.id} − patch` });
+  return out;
+}
+
+function kernel(id: string): KernelVariant {
+  const k = kernelById(id);
+  if (!k) throw new Error(`matrix: unknown kernel ${id}`);
+  return k;
+}
+
+/** The guest's state on the source: XCR0 = all its CPUID offers there, x87+SSE in use. */
+export function matrixGuest(cpuModel: string, sourceKernel: KernelVariant, sourceHost: Host): GuestSpec {
+  const probe = createVcpu(sourceKernel, sourceHost);
+  setCpuid(probe, resolveCpuModel(cpuModel, sourceHost, sourceKernel));
+  const xcr0 = probe.guestSupportedXcr0 | MASK.FP;
+  return { xcr0, inUse: MASK.FPSSE, pkru: (xcr0 & MASK.PKRU) !== 0n ? DEFAULT_HOST_PKRU : 0, hostPkru: DEFAULT_HOST_PKRU };
+}
+
+export function matrixCell(
+  source: string,
+  target: MatrixTarget,
+  hostPku: HostPku,
+  qemu: MatrixQemu,
+  guest: GuestClass,
+  plugin?: Fixup,
+): MatrixCell {
+  const srcKernel = kernel(source);
+  const srcHost = HOSTS[MATRIX_SOURCE_HOST]!;
+  const dstHost = HOSTS[MATRIX_TARGET_HOSTS[hostPku]]!;
+  const cpuModel = GUEST_CLASSES[guest];
+  const spec = matrixGuest(cpuModel, srcKernel, srcHost);
+  const r = migrate(
+    {
+      vcpu: { cpuModel },
+      source: { kernel: srcKernel, host: srcHost },
+      target: { kernel: kernel(target.kernel), host: dstHost, fixup: target.fixup },
+      vmm: parseQemu(qemu)!,
+      guest: spec,
+    },
+    plugin,
+  );
+  const failed = r.restore.steps.find((s) => s.rc !== 0 && s.rc !== 'skipped');
+  const detail = failed ? `${failed.step}: ${failed.detail ?? failed.rc}` : r.diff.length ? `differs in ${r.diff.join(',')}` : null;
+  return {
+    source,
+    target: target.kernel,
+    fixup: target.fixup,
+    patched: target.patched,
+    hostPku,
+    qemu,
+    guest,
+    cpuModel,
+    outcome: r.outcome,
+    leaked: r.leaked,
+    fixupFired: r.fixupFired,
+    detail,
+    feasible: (spec.xcr0 & ~kvmSupportedXcr0(kernel(target.kernel), dstHost)) === 0n,
+  };
+}
+
+export function matrixConditions(): MatrixCondition[] {
+  const out: MatrixCondition[] = [];
+  for (const hostPku of Object.keys(MATRIX_TARGET_HOSTS) as HostPku[])
+    for (const qemu of MATRIX_QEMU) for (const guest of Object.keys(GUEST_CLASSES) as GuestClass[]) out.push({ hostPku, qemu, guest });
+  return out;
+}
+
+export function conditionLabel(c: MatrixCondition): string {
+  return `${c.hostPku}/${c.qemu}/${c.guest}`;
+}
+
+export function pathResult(source: string, t: MatrixTarget, cells: readonly MatrixCell[]): PathResult {
+  const counts: Record<Outcome, number> = { intact: 0, aborted: 0, incomplete: 0, lost: 0 };
+  const problems: string[] = [];
+  let infeasible = 0;
+  for (const c of cells) {
+    if (!c.feasible) {
+      infeasible++;
+      continue;
+    }
+    counts[c.outcome]++;
+    if (c.outcome !== 'intact') problems.push(`${conditionLabel(c)}: ${c.outcome}${c.detail ? ` (${c.detail})` : ''}`);
+  }
+  const verdict: Verdict = counts.incomplete + counts.lost > 0 ? 'unsafe' : counts.aborted > 0 ? 'refused' : 'safe';
+  return {
+    source,
+    target: t.kernel,
+    fixup: t.fixup,
+    patched: t.patched,
+    verdict,
+    counts,
+    infeasible,
+    problems,
+    outcomes: cells.map((c) => c.outcome),
+    feasible: cells.map((c) => c.feasible),
+    leaked: cells.map((c) => c.leaked),
+    fixupFired: cells.map((c) => c.fixupFired),
+    details: cells.map((c) => c.detail),
+  };
+}
+
+export function computeMatrix(plugin?: Fixup): MigrationMatrix {
+  const targets = matrixTargets();
+  const conditions = matrixConditions();
+  const paths: PathResult[] = [];
+  for (const source of MATRIX_SOURCE_KERNELS) {
+    for (const t of targets) {
+      const cells = conditions.map((c) => matrixCell(source, t, c.hostPku, c.qemu, c.guest, plugin));
+      paths.push(pathResult(source, t, cells));
+    }
+  }
+  const sourceHost = HOSTS[MATRIX_SOURCE_HOST]!;
+  return {
+    description:
+      'migrate() of the reference model: the source kernel saves on skylake-sp, QEMU restores on the target kernel (with what it carries, with the Proxmox patch forced on, or a Proxmox kernel with it forced off) on a PKU or a no-PKU host; QEMU 8.0 ignores a failed restore step and resumes the guest (incomplete = the 100%-CPU hang), QEMU 8.2 aborts (the guest stays on the source)',
+    fixup: plugin?.name ?? 'pve',
+    sourceHost: `${sourceHost.name} (XCR0 ${hex(sourceHost.xcr0)})`,
+    targetHosts: {
+      pku: `${MATRIX_TARGET_HOSTS.pku} (XCR0 ${hex(HOSTS[MATRIX_TARGET_HOSTS.pku]!.xcr0)})`,
+      'no-pku': `${MATRIX_TARGET_HOSTS['no-pku']} (XCR0 ${hex(HOSTS[MATRIX_TARGET_HOSTS['no-pku']]!.xcr0)})`,
+    },
+    guestModels: { ...GUEST_CLASSES },
+    guestState: `XCR0 = every component the guest CPUID offers on the source; x87 and SSE in use; host PKRU ${hex(DEFAULT_HOST_PKRU)}; guest PKRU ${hex(DEFAULT_HOST_PKRU)} when its XCR0 has PKRU, else 0`,
+    sources: [...MATRIX_SOURCE_KERNELS],
+    targets,
+    qemu: [...MATRIX_QEMU],
+    conditions,
+    paths,
+  };
+}
+
+export function findPath(m: MigrationMatrix, source: string, target: string, fixup: FixupMode = 'kernel-default'): PathResult | undefined {
+  return m.paths.find((p) => p.source === source && p.target === target && p.fixup === fixup);
+}
+
+/** The outcome of one cell, looked up in a computed (or parsed) matrix. */
+export function findCell(
+  m: MigrationMatrix,
+  q: { source: string; target: string; fixup?: FixupMode; hostPku: HostPku; qemu: MatrixQemu; guest: GuestClass },
+): { outcome: Outcome; feasible: boolean; leaked: boolean; fixupFired: boolean; detail: string | null } | undefined {
+  const p = findPath(m, q.source, q.target, q.fixup);
+  const i = m.conditions.findIndex((c) => c.hostPku === q.hostPku && c.qemu === q.qemu && c.guest === q.guest);
+  if (!p || i < 0) return undefined;
+  return { outcome: p.outcomes[i]!, feasible: p.feasible[i]!, leaked: p.leaked[i]!, fixupFired: p.fixupFired[i]!, detail: p.details[i]! };
+}
+
+export function isLeakySource(id: string): boolean {
+  return isLeaky(kernel(id));
+}
+
+// ---- summaries ---------------------------------------------------------------------------
+
+/** Sources whose every path gives the same cells, e.g. [linux-5.16, pve-5.15]. */
+export interface SourceGroup {
+  sources: string[];
+  leaky: boolean;
+}
+
+function pathKey(p: PathResult): string {
+  return `${p.target}|${p.fixup}|${p.outcomes.join(',')}|${p.feasible.join(',')}|${p.details.join(',')}`;
+}
+
+export function sourceGroups(m: MigrationMatrix): SourceGroup[] {
+  const groups: { key: string; sources: string[] }[] = [];
+  for (const s of m.sources) {
+    const key = m.paths.filter((p) => p.source === s).map(pathKey).join(';');
+    const g = groups.find((x) => x.key === key);
+    if (g) g.sources.push(s);
+    else groups.push({ key, sources: [s] });
+  }
+  return groups.map((g) => ({ sources: g.sources, leaky: g.sources.some((s) => isLeakySource(s)) }));
+}
+
+/** One kernel seen without and with the patch (its default and its forced counterpart). */
+export interface PatchPair {
+  kernel: string;
+  carriesPatch: boolean;
+  without: { fixup: FixupMode; byGroup: PathResult[] };
+  with: { fixup: FixupMode; byGroup: PathResult[] };
+}
+
+export function patchPairs(m: MigrationMatrix, groups: SourceGroup[] = sourceGroups(m)): PatchPair[] {
+  const kernels = m.targets.filter((t) => t.fixup === 'kernel-default').map((t) => ({ kernel: t.kernel, carries: t.patched }));
+  return kernels.map(({ kernel: k, carries }) => {
+    const withoutFixup: FixupMode = carries ? 'none' : 'kernel-default';
+    const withFixup: FixupMode = carries ? 'kernel-default' : 'pve';
+    const pick = (fixup: FixupMode) => groups.map((g) => findPath(m, g.sources[0]!, k, fixup)!);
+    return { kernel: k, carriesPatch: carries, without: { fixup: withoutFixup, byGroup: pick(withoutFixup) }, with: { fixup: withFixup, byGroup: pick(withFixup) } };
+  });
+}
+
+/** Claims the matrix decides by enumerating its whole (finite) domain. */
+export interface MatrixClaim {
+  id: MatrixClaimId;
+  title: string;
+  statement: string;
+  /** cells the claim quantifies over */
+  cells: number;
+  holds: boolean;
+  /** the cells that contradict it, "source → target[fixup] condition: outcome (detail)" */
+  counterexamples: string[];
+}
+
+const cellName = (p: PathResult, c: MatrixCondition, i: number): string =>
+  `${p.source} → ${p.target}${p.fixup === 'kernel-default' ? '' : ` [fixup ${p.fixup}]`} ${conditionLabel(c)}: ${p.outcomes[i]}${p.details[i] ? ` (${p.details[i]})` : ''}`;
+
+export function matrixClaims(m: MigrationMatrix): MatrixClaim[] {
+  const leakySources = m.sources.filter(isLeakySource);
+  const cleanSources = m.sources.filter((s) => !isLeakySource(s));
+  const claims: MatrixClaim[] = [];
+
+  // M1: with the fixup, every feasible migration from a leaky source is intact.
+  {
+    let cells = 0;
+    const bad: string[] = [];
+    for (const p of m.paths) {
+      if (!leakySources.includes(p.source) || !p.patched || p.target === 'linux-5.17') continue;
+      m.conditions.forEach((c, i) => {
+        if (!p.feasible[i]) return;
+        cells++;
+        if (p.outcomes[i] !== 'intact') bad.push(cellName(p, c, i));
+      });
+    }
+    claims.push({
+      id: 'M1',
+      title: 'with the fixup, every leaked state migrates intact (matrix domain)',
+      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) on ${m.sourceHost}, every target kernel with the fixup active (each Proxmox kernel as shipped and each upstream kernel with it forced on; linux-5.17 excepted, whose own FP/SSE bug refuses non-XSAVE guests), a target host with and without PKU, QEMU 8.0 and 8.2, and each guest model (${Object.values(m.guestModels).join(', ')}) whose components the target host offers: the migration outcome is intact.`,
+      cells,
+      holds: bad.length === 0,
+      counterexamples: bad,
+    });
+  }
+
+  // M2: the fixup never changes a migration from a source that does not leak.
+  {
+    let cells = 0;
+    const bad: string[] = [];
+    for (const pair of patchPairs(m, cleanSources.map((s) => ({ sources: [s], leaky: false })))) {
+      pair.without.byGroup.forEach((a, gi) => {
+        const b = pair.with.byGroup[gi]!;
+        m.conditions.forEach((c, i) => {
+          cells++;
+          if (a.outcomes[i] !== b.outcomes[i]) bad.push(`${cellName(b, c, i)}, without the fixup: ${a.outcomes[i]}`);
+        });
+      });
+    }
+    claims.push({
+      id: 'M2',
+      title: 'the fixup changes no migration from a non-leaky source (matrix domain)',
+      statement: `For every source kernel that does not leak (${cleanSources.join(', ')}), every catalogue target kernel, both target hosts, both QEMU policies and every guest model: the outcome with the fixup equals the outcome without it.`,
+      cells,
+      holds: bad.length === 0,
+      counterexamples: bad,
+    });
+  }
+
+  // M3: the model reproduces the incident: without the fixup, leaky sources hang 6.2+ targets.
+  {
+    let cells = 0;
+    const missing: string[] = [];
+    const modern = m.targets.filter((t) => !t.patched && /^(linux|pve)-(6|7)\./.test(t.kernel));
+    for (const t of modern) {
+      for (const s of leakySources) {
+        const p = findPath(m, s, t.kernel, t.fixup)!;
+        cells += m.conditions.length;
+        const hangs = m.conditions.some((c, i) => c.qemu === 'qemu-8.0' && p.feasible[i] && p.outcomes[i] === 'incomplete');
+        if (!hangs) missing.push(`${s} → ${t.kernel}${t.fixup === 'kernel-default' ? '' : ` [fixup ${t.fixup}]`}: no feasible cell is incomplete under qemu-8.0`);
+      }
+    }
+    claims.push({
+      id: 'M3',
+      title: 'without the fixup the incident reproduces on every 6.x/7.x kernel (matrix domain)',
+      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) and every 6.x/7.x target kernel without the fixup (upstream as released, Proxmox with the patch forced off): some feasible migration under QEMU 8.0 ends incomplete (the guest resumes with partial state: the 100%-CPU hang). This is the problem the patch addresses, shown by the same model.`,
+      cells,
+      holds: missing.length === 0,
+      counterexamples: missing,
+    });
+  }
+  return claims;
+}
