@@ -21,7 +21,7 @@ import { openLab } from '../../lab/session';
 import { qemuAvailability } from '../../lab/vm';
 import { parseList } from './labCheck';
 import { INCIDENT_TARGETS, describeSource, runIncident } from '../../lab/incident';
-import { positiveInt } from './kvm-check';
+import { positiveInt } from '../checkMachine';
 
 export const usage = 'lab setup | list | incident [--only K,...] [--record F] | mutants [--lab K,...] [--host H,...] [--cases N] [--seed S] [--record F]   the kernel lab: real kernels under QEMU (setup installs and builds; list shows kernels, hosts, cache; mutants judges the mutant catalogue against the real patched kernels)';
 

@@ -12,7 +12,7 @@ import { LabSession, openLab } from '../../lab/session';
 import { labAccel, qemuAvailability } from '../../lab/vm';
 import { execFileSync } from 'node:child_process';
 import { EXIT, UsageError } from '../exitCodes';
-import { KvmCheckReport, checkMachine, positiveInt } from './kvm-check';
+import { KvmCheckReport, checkMachine, positiveInt } from '../checkMachine';
 
 export interface LabRunOptions {
   kernels: string;
