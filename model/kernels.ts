@@ -147,13 +147,28 @@ export const KERNELS: readonly KernelVariant[] = [
   }),
   // The kernel lab's rebuilt kernels (lab/patches/, built by lab/build/build-kvm.sh): Debian 6.1
   // and 6.12 with KVM modules patched; checked against the real kernels like the stock ones.
-  k('debian-6.1+pve', 'Debian 6.1 (6.6 rules) with the Proxmox PKRU patch in C, variant A placement (lab/patches/pve-pkru-6.1.patch)', linux66, { pvePatch: 'A' }),
-  k('debian-6.12+pve', 'Debian 6.12 with the Proxmox PKRU patch in C, variant B placement (lab/patches/pve-pkru-6.12.patch)', linux612, { pvePatch: 'B' }),
-  k('debian-6.1-2023', 'Debian 6.1 with the 6.2-era user_xfeatures rule of a1020a25e697 restored (the PVE 8.0 target of the July 2023 incident)', linux62),
-  k('debian-6.1-2023+pve', 'debian-6.1-2023 with the Proxmox PKRU patch, variant A: PVE 8.0 as shipped in July 2023', linux62, { pvePatch: 'A' }),
+  k('debian-6.1+pve', 'Debian 6.1 (6.6 rules) with the Proxmox PKRU patch in C, variant A placement (lab/patches/pve-pkru-6.1.patch)', linux66, {
+    pvePatch: 'A',
+    measured: ['the patch in C: every calibration probe step and 10,000 generated cases per lab host (pku, nopku, noavx) agree (kvm-check --lab debian-6.1+pve --host all), with the built-in plug-in as the model of the patch', 'every killable mutant of the catalogue mispredicts a real outcome (lab mutants)'],
+  }),
+  k('debian-6.12+pve', 'Debian 6.12 with the Proxmox PKRU patch in C, variant B placement (lab/patches/pve-pkru-6.12.patch)', linux612, {
+    pvePatch: 'B',
+    measured: ['the patch in C: every calibration probe step and 10,000 generated cases per lab host (pku, nopku, noavx) agree (kvm-check --lab debian-6.12+pve --host all), with the built-in plug-in as the model of the patch'],
+  }),
+  k('debian-6.1-2023', 'Debian 6.1 with the 6.2-era user_xfeatures rule of a1020a25e697 restored (the PVE 8.0 target of the July 2023 incident)', linux62, {
+    measured: ['6.2 rules: every calibration probe step and 10,000 generated cases per lab host (pku, nopku, noavx) agree (kvm-check --lab debian-6.1-2023 --host all)', 'before the first KVM_SET_CPUID2 user_xfeatures is the host default (a never-set vCPU accepts XSTATE_BV 0x203; docs/lab-kernels.md)', 'the incident: a leaked state refused, QEMU 7.2 resumes with partial state, 8.2 aborts (lab incident)'],
+  }),
+  k('debian-6.1-2023+pve', 'debian-6.1-2023 with the Proxmox PKRU patch, variant A: PVE 8.0 as shipped in July 2023', linux62, {
+    pvePatch: 'A',
+    measured: ['every calibration probe step and 10,000 generated cases per lab host (pku, nopku, noavx) agree (kvm-check --lab debian-6.1-2023+pve --host all)', 'the incident\'s leaked state restored intact under QEMU 7.2 and 8.2 (lab incident)'],
+  }),
   k('debian-6.1-leaky', 'Debian 6.1 whose KVM_GET_XSAVE masks with user_xfeatures = host features only (pre-ad856280ddea): stands in for the PVE 7.4 source', linux62, {
     userXfeatures: 'host',
     get: 'uabi-uxf',
+    measured: [
+      'every calibration probe step and 10,000 generated cases per lab host (pku, nopku, noavx) agree (kvm-check --lab debian-6.1-leaky --host all)',
+      'the leak from a real guest run: a qemu64 vCPU run on a PKU host saves XSTATE_BV 0x203, its PKRU area holding the vCPU\'s own PKRU (0), not the host\'s (lab incident; kernel-semantics.md §3.5)',
+    ],
   }),
   k('linux-6.18-pvm', 'the project machines\' 6.18 kernel with the PVM backend: 6.12 rules, guest-supported XCR0 = host set after KVM_SET_CPUID2', linux612, {
     gsx: 'host-after-cpuid',

@@ -237,7 +237,7 @@ export function computeMatrix(plugin?: Fixup): MigrationMatrix {
   const sourceHost = HOSTS[MATRIX_SOURCE_HOST]!;
   return {
     description:
-      'migrate() of the reference model: the source kernel saves on skylake-sp, QEMU restores on the target kernel (with what it carries, with the Proxmox patch forced on, or a Proxmox kernel with it forced off) on a PKU or a no-PKU host; QEMU 8.0 ignores a failed restore step and resumes the guest (incomplete = the 100%-CPU hang), QEMU 8.2 aborts (the guest stays on the source)',
+      'migrate() of the reference model: the source kernel saves on skylake-sp, QEMU restores on the target kernel (with what it carries, with the Proxmox patch forced on, or a Proxmox kernel with it forced off) on a PKU or a no-PKU host; QEMU 8.0 ignores a failed restore step and resumes the guest with partial state (incomplete: the incident report describes a 100%-CPU hang; with real QEMU 7.2 in the kernel lab the guest kept running with reset x87/SSE state and a broken clock, docs/lab-qemu.md), QEMU 8.2 aborts (the guest stays on the source; the 8.2 boundary is inferred, UNCONFIRMED as an exact release)',
     fixup: plugin?.name ?? 'pve',
     sourceHost: `${sourceHost.name} (XCR0 ${hex(sourceHost.xcr0)})`,
     targetHosts: {
@@ -395,7 +395,7 @@ export function matrixClaims(m: MigrationMatrix): MatrixClaim[] {
     claims.push({
       id: 'M3',
       title: 'without the fixup the incident reproduces on every 6.x/7.x kernel (matrix domain)',
-      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) and every 6.x/7.x target kernel without the fixup (upstream as released, Proxmox with the patch forced off): some feasible migration under QEMU 8.0 ends incomplete (the guest resumes with partial state: the 100%-CPU hang). This is the problem the patch addresses, shown by the same model.`,
+      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) and every 6.x/7.x target kernel without the fixup (upstream as released, Proxmox with the patch forced off): some feasible migration under QEMU 8.0 ends incomplete (a restore step failed, QEMU ignored it and the guest resumed with partial state; the incident report's 100%-CPU hang is its reported symptom, not observed in the lab). This is the problem the patch addresses, shown by the same model.`,
       cells,
       holds: missing.length === 0,
       counterexamples: missing,

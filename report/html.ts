@@ -7,6 +7,8 @@ import { reportTitle, reproduceLines } from './markdown';
 import { Claim, Report } from './report';
 import { verificationProblems } from './verification';
 import { VERIFICATION_CSS, verificationHtml } from './verificationHtml';
+import { blocksHtml } from './blocks';
+import { realKernelsBlocks } from './realKernels';
 import { OUTCOME_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
 
 export function escapeHtml(s: string): string {
@@ -364,6 +366,7 @@ export function renderHtml(r: Report): string {
     claimDetailsHtml(r),
     controlsHtml(r),
     r.verification ? verificationHtml(r.verification) : '',
+    r.realKernels ? blocksHtml(realKernelsBlocks(r.realKernels), escapeHtml, inline) : '',
     coverageHtml(r),
     r.errors.length ? `<h2>Errors</h2><ul>${r.errors.map((e) => `<li>${escapeHtml(e)}</li>`).join('')}</ul>` : '',
     environmentHtml(r),

@@ -3,6 +3,8 @@ import { PROPERTY_IDS } from '../properties/claims';
 import { MigrationMatrix, PatchPair, SourceGroup, conditionLabel, patchPairs, sourceGroups } from '../properties/matrix';
 import { Claim, Report } from './report';
 import { verificationMarkdown } from './verificationMarkdown';
+import { blocksMarkdown } from './blocks';
+import { realKernelsBlocks } from './realKernels';
 import { OUTCOME_MD, VERDICT_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
 
 /** Contradicting cells listed per claim (all are in report.json). */
@@ -258,6 +260,7 @@ export function renderMarkdown(r: Report): string {
   claimDetails(r, out);
   controlsSection(r, out);
   if (r.verification) verificationMarkdown(r.verification, out);
+  if (r.realKernels) out.push(...blocksMarkdown(realKernelsBlocks(r.realKernels)));
   coverageSection(r, out);
   if (r.errors.length) {
     out.push('## Errors', '');

@@ -9,6 +9,7 @@ import type { FindingRecord } from '../fuzz/findings';
 import { Environment } from './environment';
 import { MigrationMatrix, matrixClaims } from '../properties/matrix';
 import type { Verification } from './verification';
+import type { RealKernels } from './realKernels';
 
 export type { FindingRecord };
 
@@ -97,6 +98,8 @@ export interface Report {
   errors: string[];
   /** review only: kill matrix, z3 proof and Stryker score (how strong the checks are); null otherwise */
   verification: Verification | null;
+  /** review only: what the kernel lab checked on real kernels (absent in reports written before it) */
+  realKernels?: RealKernels | null;
 }
 
 export interface ReportInput {
@@ -113,6 +116,7 @@ export interface ReportInput {
   /** claims decided elsewhere (proofs, real-KVM conformance) */
   extraClaims?: Claim[];
   verification?: Verification | null;
+  realKernels?: RealKernels | null;
 }
 
 export const KVM_CLAIM_NOTE =
@@ -193,6 +197,7 @@ export function buildReport(input: ReportInput): Report {
     shards: input.shards ?? null,
     errors: input.errors ?? [],
     verification: input.verification ?? null,
+    ...(input.realKernels ? { realKernels: input.realKernels } : {}),
   };
 }
 

@@ -16,6 +16,8 @@ import { computeMatrix } from '../../properties/matrix';
 import { NegativeControl, Report, buildReport } from '../../report/report';
 import { Verification } from '../../report/verification';
 import { VerificationInputs, collectVerification } from './verification';
+import { collectRealKernels } from './realKernels';
+import type { RealKernels } from '../../report/realKernels';
 
 /** The patch's date, 2023-07-14. */
 export const REVIEW_SEED = 20230714;
@@ -33,6 +35,8 @@ export interface ReviewOptions {
   controls?: boolean;
   /** the verification section (collectVerification); none when absent */
   verification?: Verification | null;
+  /** the real-kernels section (collectRealKernels); none when absent */
+  realKernels?: RealKernels | null;
 }
 
 export function negativeControls(seed: number, numRuns: number = CONTROL_RUNS): NegativeControl[] {
@@ -92,11 +96,12 @@ export function generateReview(opts: ReviewOptions = {}): Report {
     negativeControls: opts.controls === false ? [] : negativeControls(seed),
     matrix: computeMatrix(fixup),
     verification: opts.verification ?? null,
+    realKernels: opts.realKernels ?? null,
   });
 }
 
 /** The committed review: generateReview plus the verification section (runs z3, reads the committed results). */
 export async function generateReviewWithVerification(opts: ReviewOptions & { inputs?: VerificationInputs } = {}): Promise<Report> {
   const verification = await collectVerification(opts.inputs ?? {});
-  return generateReview({ ...opts, verification });
+  return generateReview({ ...opts, verification, realKernels: collectRealKernels() });
 }
