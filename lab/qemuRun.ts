@@ -12,6 +12,7 @@ import { classifyRestore, OuterConsole, RestoreObservation, savePoint, streamXst
 import { caseId, CaseJson, cellCase, compareCell, Endpoint, label, predict, Prediction, Restore, RESTORES, unavailable } from './qemuPlan';
 import { concatInitrd, ensureOuterBase, ensureOuterKernel, Log, makeDisks, outerProblem, OuterRun, runOuter } from './qemuVmm';
 import { labAccel } from './vm';
+import { ensureKvmModules } from './artefacts';
 
 export interface LabQemuOptions {
   source: Endpoint;
@@ -73,9 +74,9 @@ function readStream(file: string, restore: Restore): StreamInfo {
   }
 }
 
-/** Patched KVM modules of a lab kernel that has a build (none for the stock kernels). */
-async function kvmOverrides(_k: LabKernel, _log: Log): Promise<Map<string, string>> {
-  return new Map();
+/** Patched KVM modules of a lab kernel that has a build (lab/build/build-kvm.sh, cached); none for the stock kernels. */
+async function kvmOverrides(k: LabKernel, log: Log): Promise<Map<string, string>> {
+  return k.build ? ensureKvmModules(k, k.build, log) : new Map();
 }
 
 function summary(o: RestoreObservation, leaked: boolean | null, xstateBv: string | null): string {
