@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { parseCase } from '../harness/caseFormat';
 import { evaluateCase } from '../harness/evaluate';
 import { classifyRestore, parseGuestLine, parseOuterConsole, PhaseLog, roundOf, savePoint, streamXstateBv } from './qemuConsole';
-import { caseId, cellCase, compareCell, DEFAULT_TARGETS, parseEndpoints, predict, unavailable } from './qemuPlan';
+import { caseId, cellCase, compareCell, DEFAULT_SOURCE, DEFAULT_TARGETS, parseEndpoints, predict, unavailable } from './qemuPlan';
 
 const LOGS = path.join(__dirname, '..', 'docs', 'lab-qemu-logs');
 const log = (name: string): string => fs.readFileSync(path.join(LOGS, name), 'utf8');
@@ -155,6 +155,24 @@ describe('plan, prediction and the cases written', () => {
   test('a kernel not in the lab catalogue is named as such', () => {
     expect(unavailable({ kernel: 'debian-9.9', host: 'pku' })).toMatch(/not in lab\/catalogue/);
     expect(unavailable(src)).toBeNull();
+  });
+  test("the incident table's predictions from the leaky source (the model's side of the table)", () => {
+    const got = Object.fromEntries(DEFAULT_TARGETS.map((t) => [`${t.kernel}:${t.host}`, predict(DEFAULT_SOURCE, t).outcome]));
+    expect(got).toEqual({
+      'debian-6.1-2023:pku': 'incomplete',
+      'debian-6.1-2023+pve:pku': 'intact',
+      'debian-6.1:pku': 'intact',
+      'debian-6.1:nopku': 'incomplete',
+      'debian-6.12:pku': 'intact',
+      'debian-6.12:nopku': 'incomplete',
+      'debian-6.1+pve:pku': 'intact',
+      'debian-6.1+pve:nopku': 'intact',
+      'debian-6.12+pve:pku': 'intact',
+      'debian-6.12+pve:nopku': 'intact',
+    });
+    expect(predict(DEFAULT_SOURCE, DEFAULT_TARGETS[0]!).leaked).toBe(true);
+    // negative control: the stock source leaks nothing
+    expect(predict({ kernel: 'debian-6.1', host: 'noavx' }, DEFAULT_TARGETS[0]!)).toMatchObject({ leaked: false, outcome: 'intact' });
   });
   test('stock 6.1 -> 6.12 without PKU: the model predicts intact, no leak', () => {
     expect(predict(src, { kernel: 'debian-6.12', host: 'nopku' })).toMatchObject({ outcome: 'intact', leaked: false });

@@ -13,8 +13,14 @@ export interface Endpoint {
   host: string;
 }
 
-/** The incident's source: a leaky 6.1 (its KVM_GET_XSAVE lets the host's PKRU bit through) on the PKU host. */
-export const DEFAULT_SOURCE: Endpoint = { kernel: 'debian-6.1-leaky', host: 'pku' };
+/**
+ * The incident's source: a leaky 6.1 (its KVM_GET_XSAVE lets the host's PKRU bit through) on a
+ * PKU host. The host is `noavx` (-cpu max,-mpx,-avx,…: XCR0 x87|SSE|PKRU), not `pku`: QEMU's
+ * TCG XSAVE marks every enabled component in use, so on `pku` (-cpu max, host XCR0 with AVX and
+ * MPX) the leak is 0x217, which no real PKU host produces (docs/lab.md §3 item 6; the same
+ * source as `lab incident`). `--source debian-6.1-leaky:pku` runs that one.
+ */
+export const DEFAULT_SOURCE: Endpoint = { kernel: 'debian-6.1-leaky', host: 'noavx' };
 
 /** The incident table's targets (issue 16). */
 export const DEFAULT_TARGETS: readonly Endpoint[] = [
@@ -24,7 +30,9 @@ export const DEFAULT_TARGETS: readonly Endpoint[] = [
   { kernel: 'debian-6.1', host: 'nopku' },
   { kernel: 'debian-6.12', host: 'pku' },
   { kernel: 'debian-6.12', host: 'nopku' },
+  { kernel: 'debian-6.1+pve', host: 'pku' },
   { kernel: 'debian-6.1+pve', host: 'nopku' },
+  { kernel: 'debian-6.12+pve', host: 'pku' },
   { kernel: 'debian-6.12+pve', host: 'nopku' },
 ];
 
