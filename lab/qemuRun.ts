@@ -173,7 +173,14 @@ export async function runLabQemu(o: LabQemuOptions): Promise<LabQemuResult> {
     try {
       const tk = await kernelFiles(t);
       o.log(`target ${label(t)}: booting (-incoming, then -loadvm)`);
-      run = await runOuter({ role: 'target', ...tk, host: labHost(t.host)!, disks, consoleFile: path.join(work, `${name}.console`), ...common });
+      const boot = async (n: number): Promise<OuterRun> =>
+        runOuter({ role: 'target', ...tk, host: labHost(t.host)!, disks, consoleFile: path.join(work, `${name}${n ? `.retry${n}` : ''}.console`), ...common });
+      run = await boot(0);
+      // A kernel that never reached /init (a TCG boot flake) touched neither disk: boot it once more.
+      if (!run.console.boot && !run.timedOut) {
+        o.log(`target ${label(t)}: the outer kernel did not reach /init (console ${run.consoleFile}); booting once more`);
+        run = await boot(1);
+      }
       tp = outerProblem(run, `target ${label(t)}`);
     } catch (e) {
       tp = `target ${label(t)}: ${(e as Error).message}`;
