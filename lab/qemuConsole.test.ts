@@ -103,6 +103,12 @@ describe('classifying a restore (edited transcripts: one negative control per cl
     expect(r.outcome).toBe('incomplete');
     expect(r.why.join()).toMatch(/TSC started again/);
   });
+  test('a last line cut short by quit does not hide the reset state; a cut line alone is not evidence', () => {
+    const lines = [reset(41, 2000), reset(42, 2500), reset(43, 3000).replace(/xmm=ff$/, 'xmm=f')];
+    expect(classifyRestore('migrate', phase(lines), AT).fpuReset).toBe(true);
+    const other = [reset(41, 2000), reset(42, 2500).replace(/xmm=ff$/, 'xmm=04'), reset(43, 3000).replace(/xmm=ff$/, 'xmm=f')];
+    expect(classifyRestore('migrate', phase(other), AT).fpuReset).toBe(false);
+  });
   test('incomplete: checks ok but the TSC started again (a step after xsave skipped)', () => {
     expect(classifyRestore('migrate', phase([ok(41, 2000), ok(42, 2500), ok(43, 3000)]), AT).outcome).toBe('incomplete');
   });

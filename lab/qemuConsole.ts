@@ -219,7 +219,9 @@ export function classifyRestore(restore: 'migrate' | 'savevm', p: PhaseLog | und
   const bads = g.filter((x) => !x.ok);
   // A line computed before the save may still say ok; a reset FPU shows in every line after it.
   const isReset = (b: Record<string, string>): boolean => b['fcw'] === '037f' && /^0*1f80$/.test(b['mxcsr'] ?? '') && b['st'] === 'ff' && b['xmm'] === 'ff';
-  const fpuReset = bads.length > 0 && bads.every((b) => isReset(b.bad));
+  // The last line may be cut short by `quit` ("… st=ff xmm=f"): it does not count against the rest.
+  const cut = (x: GuestLine): boolean => x === last && g.length > 1 && x.text.length < g[g.length - 2]!.text.length;
+  const fpuReset = bads.length > 0 && bads.every((b) => isReset(b.bad) || (cut(b) && bads.length > 1));
   const tscAt = at?.line?.tscM ?? null;
   const tscFirst = first?.tscM ?? null;
   const tscContinued = tscAt !== null && tscFirst !== null ? tscFirst >= tscAt : null;
