@@ -3,8 +3,8 @@
 // docs/lab-qemu-logs (the by-hand runs of docs/lab-qemu.md); the rest are edited copies.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseCase } from '../harness/caseFormat';
-import { evaluateCase } from '../harness/evaluate';
+import { parseCase } from '../cases/caseFormat';
+import { evaluateCase } from '../cases/evaluate';
 import { classifyRestore, parseGuestLine, parseOuterConsole, PhaseLog, roundOf, savePoint, streamXstateBv } from './qemuConsole';
 import { caseId, cellCase, compareCell, DEFAULT_SOURCE, DEFAULT_TARGETS, parseEndpoints, predict, unavailable } from './qemuPlan';
 

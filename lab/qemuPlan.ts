@@ -3,8 +3,8 @@
  * model predicts for each (model/migration.ts through the case evaluator, vmm "qemu-7.2"), and
  * each observed outcome written as a corpus case (CASE-FORMAT v1, kind "migration").
  */
-import { evaluateCase, MigrationComputed } from '../harness/evaluate';
-import { MigrationCase, parseCase } from '../harness/caseFormat';
+import { evaluateCase, MigrationComputed } from '../cases/evaluate';
+import { MigrationCase, parseCase } from '../cases/caseFormat';
 import { LAB_HOSTS, LAB_KERNELS } from './catalogue';
 import { ObservedOutcome, RestoreObservation } from './qemuConsole';
 

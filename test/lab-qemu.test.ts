@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseCase } from '../harness/caseFormat';
-import { evaluateCase } from '../harness/evaluate';
+import { parseCase } from '../cases/caseFormat';
+import { evaluateCase } from '../cases/evaluate';
 import { runCli } from './helpers/cli';
 import { labDescribe } from './helpers/labSuite';
 

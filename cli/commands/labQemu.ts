@@ -8,7 +8,7 @@
 // a lab kernel missing from the catalogue) · 3 usage · 4 QEMU missing.
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { writeFileAtomic } from '../../harness/files';
+import { writeFileAtomic } from '../../cases/files';
 import { LAB_KERNELS } from '../../lab/catalogue';
 import { progress } from '../../lab/progress';
 import { DEFAULT_SOURCE, DEFAULT_TARGETS, Endpoint, label, parseEndpoints } from '../../lab/qemuPlan';
