@@ -13,9 +13,9 @@ import { runCommand } from './run';
 /**
  * Debian packages: the emulator; the executor's static build; the KVM module builds
  * (lab/build/build-kvm.sh: make, patch, and libelf for linux-kbuild's prebuilt tools); the
- * modules' decompressor; setpriv.
+ * modules' decompressor; setpriv; for `lab qemu`: qemu-img (the savevm disk) and strace (--strace).
  */
-export const SYSTEM_PACKAGES = ['qemu-system-x86', 'gcc', 'libc6-dev', 'make', 'patch', 'libelf-dev', 'xz-utils', 'util-linux'] as const;
+export const SYSTEM_PACKAGES = ['qemu-system-x86', 'qemu-utils', 'strace', 'gcc', 'libc6-dev', 'make', 'patch', 'libelf-dev', 'xz-utils', 'util-linux'] as const;
 
 /** Packages (of SYSTEM_PACKAGES) that dpkg does not list as installed. */
 export function missingPackages(pkgs: readonly string[] = SYSTEM_PACKAGES): string[] {

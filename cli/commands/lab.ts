@@ -1,4 +1,4 @@
-// xsave-harness lab setup | list | mutants
+// xsave-harness lab setup | list | incident | mutants | qemu
 //   setup: install the lab's system packages (as root; otherwise print the apt-get line) and
 //          fetch and build every lab kernel's boot files into the cache.
 //   list:  each lab kernel and host: what it is, where it came from, what was changed, and the
@@ -6,6 +6,8 @@
 //   mutants: the real patch (a lab kernel carrying it in C) as the reference for the mutant
 //          catalogue: the built-in plug-in must agree with it on every case, every killable
 //          mutant must disagree on at least one, an equivalent one on none.
+//   qemu:  real QEMU 7.2 as the VMM inside lab VMs: a live migration and a savevm/loadvm from
+//          the leaky source to each target, each outcome beside the model's (docs/lab-qemu.md).
 import { LAB_HOSTS, LAB_KERNELS } from '../../lab/catalogue';
 import { cacheRoot, listArtefacts } from '../../lab/cache';
 import { progress } from '../../lab/progress';
@@ -23,7 +25,8 @@ import { parseList } from './labCheck';
 import { INCIDENT_TARGETS, describeSource, runIncident } from '../../lab/incident';
 import { positiveInt } from '../checkMachine';
 
-export const usage = 'lab setup | list | incident [--only K,...] [--record F] | mutants [--lab K,...] [--host H,...] [--cases N] [--seed S] [--record F]   the kernel lab: real kernels under QEMU (setup installs and builds; list shows kernels, hosts, cache; mutants judges the mutant catalogue against the real patched kernels)';
+export const usage =
+  'lab setup | list | incident [--only K,...] [--record F] | mutants [--lab K,...] [--host H,...] [--cases N] [--seed S] [--record F] | qemu [--only K:H,...] [--source K:H] [--json] [--record F] [--strace] [--observe S] [--guest hlt|busy] [--keep DIR]   the kernel lab: real kernels under QEMU (setup installs and builds; list shows kernels, hosts, cache; mutants judges the mutant catalogue against the real patched kernels; qemu runs QEMU 7.2 migrations and rollbacks between lab kernels)';
 
 async function setup(): Promise<number> {
   const p = progress('lab setup');
@@ -217,8 +220,9 @@ export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'mutants') return mutants(rest);
   if (sub === 'incident') return incident(rest);
+  if (sub === 'qemu') return (await import('./labQemu')).runLabQemuCommand(rest);
   if (rest.length) throw new UsageError(`lab ${sub}: unexpected arguments ${rest.join(' ')}`);
   if (sub === 'setup') return setup();
   if (sub === 'list') return list();
-  throw new UsageError(`lab: expected "setup", "list", "mutants" or "incident", got ${sub ? `"${sub}"` : 'nothing'}`);
+  throw new UsageError(`lab: expected "setup", "list", "mutants", "incident" or "qemu", got ${sub ? `"${sub}"` : 'nothing'}`);
 }
