@@ -31,6 +31,8 @@ export interface RealKernels {
   checks: RealKernelCheck[];
   incident: { source: string; cells: RealIncidentCell[]; failed: string[] } | null;
   mutants: { columns: string[]; rows: Array<{ mutant: string; expected: string; disagree: number[]; verdict: string; note: string }> } | null;
+  /** lab qemu: real QEMU 7.2 as the VMM (live migration and snapshot rollback) */
+  qemu: { source: string; cells: Array<{ kernel: string; host: string; restore: string; real: string; model: string; agree: boolean; observed: string }> } | null;
   /** catalogue statements measured on a real kernel, per lab kernel */
   measured: Array<{ kernel: string; statements: string[] }>;
   /** catalogue statements still UNCONFIRMED that a verdict above may rest on */
@@ -69,6 +71,16 @@ export function realKernelsBlocks(rk: RealKernels): Block[] {
       p:
         '"incomplete" here is what the executor sees: KVM_SET_XSAVE failed, QEMU 7.2\'s policy skipped the later steps and the guest ran with the reset x87/SSE state. ' +
         'What a whole guest does then was observed with real QEMU 7.2 (docs/lab-qemu.md): it keeps running with reset x87/SSE state and a broken kvmclock; it was not seen to spin at 100% CPU (the incident report\'s symptom).',
+    });
+  }
+  if (rk.qemu) {
+    out.push({ h: 'Reproduced with QEMU 7.2 (live migration and snapshot rollback)' });
+    out.push({ p: rk.qemu.source });
+    out.push({
+      table: {
+        head: ['target', 'host', 'restore', 'observed', 'model', 'agree', 'what the guest showed'],
+        rows: rk.qemu.cells.map((c) => [c.kernel, c.host, c.restore, c.real, c.model, c.agree ? 'yes' : '**NO**', c.observed]),
+      },
     });
   }
   if (rk.mutants) {

@@ -3,6 +3,7 @@
 //   reports/lab.json, lab-pve.json, lab-rebuilt.json   kvm-check --lab … --record F
 //   reports/lab-incident.json                          lab incident --record F
 //   reports/lab-mutants.json                           lab mutants --record F
+//   reports/lab-qemu.json                              lab qemu --record F
 // plus the catalogue's measured and unconfirmed statements of every lab kernel.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -71,6 +72,25 @@ export function collectRealKernels(dir = 'reports'): RealKernels | null {
       rows: mut.rows.map((r) => ({ mutant: r.mutant, expected: r.expected, disagree: mut.columns.map((c) => r.disagree[c] ?? 0), verdict: r.verdict, note: r.invisible ? `not visible to ioctls: ${r.invisible}` : '' })),
     };
   }
+  const q = read<{ command: string; qemu: string; source: { kernel: string; host: string }; stream: Record<string, { xstateBv: string; leaked: boolean }>; cells: Array<{ target: { kernel: string; host: string }; restore: string; observed: { outcome: string; why: string[]; vcpuPct: number | null }; predicted: { outcome: string }; agree: boolean }> }>(dir, 'lab-qemu.json');
+  let qemu: RealKernels['qemu'] = null;
+  if (q) {
+    commands.push(q.command.replace(/ --keep \S+/, ''));
+    qemu = {
+      source:
+        `${q.qemu}, nested under KVM in the lab VMs. A small guest of the project's own (lab/guest) runs on ${q.source.kernel} (host ${q.source.host}) under -cpu qemu64, ` +
+        `checking its x87/SSE registers and reporting its clock every round; saved by a live migration (stream XSTATE_BV ${q.stream['migrate']?.xstateBv ?? '?'}) and by savevm (${q.stream['savevm']?.xstateBv ?? '?'}), restored with -incoming and -loadvm on each target.`,
+      cells: q.cells.map((c) => ({
+        kernel: c.target.kernel,
+        host: c.target.host,
+        restore: c.restore,
+        real: c.observed.outcome,
+        model: c.predicted.outcome,
+        agree: c.agree,
+        observed: `${c.observed.why.join('; ')}${c.observed.vcpuPct !== null && c.observed.vcpuPct !== undefined ? `; vCPU thread ${c.observed.vcpuPct}%` : ''}`,
+      })),
+    };
+  }
   const measured: RealKernels['measured'] = [];
   const unconfirmed: RealKernels['unconfirmed'] = [];
   for (const k of LAB_KERNELS) {
@@ -82,6 +102,6 @@ export function collectRealKernels(dir = 'reports'): RealKernels | null {
     const v = kernelById(id);
     if (v?.unconfirmed?.length) unconfirmed.push({ kernel: id, statements: v.unconfirmed });
   }
-  if (!checks.length && !incident && !mutants) return null;
-  return { commands, checks, incident, mutants, measured, unconfirmed };
+  if (!checks.length && !incident && !mutants && !qemu) return null;
+  return { commands, checks, incident, mutants, qemu, measured, unconfirmed };
 }
