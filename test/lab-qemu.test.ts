@@ -45,3 +45,26 @@ labDescribe('lab qemu (QEMU 7.2 inside lab VMs)')('lab qemu: one stock migration
     for (const json of rec.cases) expect(evaluateCase(parseCase(json, json.id)).mismatches).toEqual([]);
   }, 600_000);
 });
+
+labDescribe('lab qemu (QEMU 7.2 inside lab VMs)')('lab qemu: the two decisive migrations of the incident', () => {
+  test('leaky source -> debian-6.1-2023: incomplete (x87/SSE reset, clock broken); -> debian-6.1-2023+pve: intact; both as the model says', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xsave-lab-qemu-decisive-'));
+    const record = path.join(dir, 'record.json');
+    const r = await runCli(['lab', 'qemu', '--only', 'debian-6.1-2023:pku,debian-6.1-2023+pve:pku', '--observe', '3', '--record', record, '--keep', path.join(dir, 'work')]);
+    expect({ code: r.code, out: r.code === 0 ? '' : r.stderr + r.stdout }).toEqual({ code: 0, out: '' });
+    const rec = JSON.parse(fs.readFileSync(record, 'utf8'));
+    expect(rec.source.kernel).toBe('debian-6.1-leaky');
+    expect(rec.stream.migrate).toMatchObject({ xstateBv: '0x203', leaked: true });
+    const cell = (k: string, how: string) => rec.cells.find((c: { target: { kernel: string }; restore: string }) => c.target.kernel === k && c.restore === how);
+    for (const how of ['migrate', 'savevm']) {
+      const bad = cell('debian-6.1-2023', how);
+      expect(bad.observed.outcome).toBe('incomplete');
+      expect(bad.observed.fpuReset).toBe(true);
+      expect(bad.agree).toBe(true);
+      const good = cell('debian-6.1-2023+pve', how);
+      expect(good.observed.outcome).toBe('intact');
+      expect(good.agree).toBe(true);
+    }
+  }, 900_000);
+});
+
