@@ -18,6 +18,7 @@ export function fuzzReport(s: FuzzSnapshot, opts: FuzzOptions): Report {
     run: {
       seed: opts.seed,
       seedSource: opts.seedSource,
+      ...(opts.seedText !== undefined ? { seedText: opts.seedText } : {}),
       shard: opts.shard,
       workers: opts.workers,
       budgetSeconds: opts.seconds,

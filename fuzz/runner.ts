@@ -19,6 +19,8 @@ export const EXIT_INTERRUPTED = 130;
 export interface FuzzOptions {
   seed: number;
   seedSource: 'date' | 'option';
+  /** --seed as given when it is a string, not an integer (seed is then derived from it) */
+  seedText?: string;
   seconds: number;
   workers: number;
   fixupPath: string | null;

@@ -78,3 +78,7 @@ export function batchSeedInShard(slot: number, shard: Shard): number {
 export function shardOfSeed(seed: number, count: number): number {
   return (seed % count) + 1;
 }
+
+// --seed as any string (issue 14): the text helpers live below the engines, for report/ and cli/ too.
+export { SeedError, describeSeed, parseSeedText, seedFromString, shellSeed } from '../cases/seedText';
+export type { SeedSpec } from '../cases/seedText';

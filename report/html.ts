@@ -313,7 +313,7 @@ function environmentHtml(r: Report): string {
   items.push(`node: ${escapeHtml(e.node)}${e.platform ? ` on ${escapeHtml(`${e.platform}/${e.arch}, ${e.cpus} CPUs, host kernel ${e.osRelease}`)}` : ''}`);
   items.push(`packages: ${escapeHtml(Object.entries(e.packages).map(([k, v]) => `${k} ${v}`).join(', '))}`);
   items.push(`harness: xsave-harness ${escapeHtml(e.harnessVersion)}, backend ${run.backend}`);
-  items.push(`seed: ${run.seed} (${run.seedSource === 'date' ? 'from the UTC date' : run.seedSource === 'fixed' ? 'fixed for the review' : 'given with --seed'})${run.shard ? `, shard ${run.shard.index}/${run.shard.count}` : ''}`);
+  items.push(`seed: ${run.seedText !== undefined ? `${escapeHtml(run.seedText)} (fast-check seed ${run.seed})` : run.seed} (${run.seedSource === 'date' ? 'from the UTC date' : run.seedSource === 'fixed' ? 'fixed for the review' : 'given with --seed'})${run.shard ? `, shard ${run.shard.index}/${run.shard.count}` : ''}`);
   items.push(`fixup: ${escapeHtml(run.fixup.name)}${run.fixup.path ? ` (${escapeHtml(run.fixup.path)})` : ' (built-in Proxmox patch)'}`);
   if (run.workers !== null) items.push(`workers: ${run.workers}, ${run.batchRuns} runs per batch${run.budgetSeconds !== null ? `, budget ${run.budgetSeconds} s` : ''}`);
   else items.push(`${run.batchRuns} runs per batch, in one process`);
@@ -354,7 +354,7 @@ export function renderHtml(r: Report): string {
   ].join('');
   const body = [
     `<h1>${escapeHtml(title)}</h1>`,
-    `<p class="sub">report schema ${escapeHtml(r.schema)}, kind ${r.kind}, seed ${r.run.seed}, fixup <code>${escapeHtml(r.run.fixup.name)}</code></p>`,
+    `<p class="sub">report schema ${escapeHtml(r.schema)}, kind ${r.kind}, seed ${r.run.seedText !== undefined ? escapeHtml(r.run.seedText) : r.run.seed}, fixup <code>${escapeHtml(r.run.fixup.name)}</code></p>`,
     banner,
     verificationBanner,
     '<h2>Decision summary</h2>',

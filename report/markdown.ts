@@ -1,4 +1,5 @@
 // REVIEW.md: everything a reviewer needs to decide about the patch, from report.json alone.
+import { shellSeed } from '../cases/seedText';
 import { PROPERTY_IDS } from '../properties/claims';
 import { MigrationMatrix, PatchPair, SourceGroup, conditionLabel, patchPairs, sourceGroups } from '../properties/matrix';
 import { Claim, Report } from './report';
@@ -17,9 +18,9 @@ export function reportTitle(r: Report): string {
     case 'review':
       return 'Review: the Proxmox PKRU patch against the reference model of KVM XSAVE';
     case 'merged':
-      return `Nightly fuzz report (merged shards), seed ${r.run.seed}`;
+      return `Nightly fuzz report (merged shards), seed ${r.run.seedText ?? r.run.seed}`;
     case 'fuzz':
-      return `Fuzz report, seed ${r.run.seed}${r.run.shard && r.run.shard.count > 1 ? `, shard ${r.run.shard.index}/${r.run.shard.count}` : ''}`;
+      return `Fuzz report, seed ${r.run.seedText ?? r.run.seed}${r.run.shard && r.run.shard.count > 1 ? `, shard ${r.run.shard.index}/${r.run.shard.count}` : ''}`;
   }
 }
 
@@ -205,7 +206,7 @@ function environmentSection(r: Report, out: string[]): void {
   out.push(`- packages: ${Object.entries(e.packages).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out.push(`- harness: xsave-harness ${e.harnessVersion}, backend ${run.backend}`);
   out.push(
-    `- seed: ${run.seed} (${run.seedSource === 'date' ? 'from the UTC date' : run.seedSource === 'fixed' ? 'fixed for the review' : 'given with --seed'})${run.shard ? `, shard ${run.shard.index}/${run.shard.count}` : ''}`,
+    `- seed: ${run.seedText !== undefined ? `${run.seedText} (fast-check seed ${run.seed}) ` : `${run.seed} `}(${run.seedSource === 'date' ? 'from the UTC date' : run.seedSource === 'fixed' ? 'fixed for the review' : 'given with --seed'})${run.shard ? `, shard ${run.shard.index}/${run.shard.count}` : ''}`,
   );
   out.push(`- fixup: ${run.fixup.name}${run.fixup.path ? ` (${run.fixup.path})` : ' (built-in Proxmox patch)'}`);
   if (run.workers !== null) out.push(`- workers: ${run.workers}, ${run.batchRuns} runs per batch${run.budgetSeconds !== null ? `, budget ${run.budgetSeconds} s` : ''}`);
@@ -238,7 +239,7 @@ export function reproduceLines(r: Report): string[] {
     const shard = r.run.shard && r.run.shard.count > 1 ? ` --shard ${r.run.shard.index}/${r.run.shard.count}` : '';
     const fixup = r.run.fixup.path ? ` --fixup ${r.run.fixup.path}` : '';
     lines.push(
-      `rerun: \`npx xsave-harness fuzz --seed ${r.run.seed}${shard}${fixup}${r.run.workers ? ` --workers ${r.run.workers}` : ''}${r.run.budgetSeconds !== null ? ` --seconds ${r.run.budgetSeconds}` : ''}\` (time-budgeted: the batches reached depend on speed; each finding has its own rerun and replay commands)`,
+      `rerun: \`npx xsave-harness fuzz --seed ${r.run.seedText !== undefined ? shellSeed(r.run.seedText) : r.run.seed}${shard}${fixup}${r.run.workers ? ` --workers ${r.run.workers}` : ''}${r.run.budgetSeconds !== null ? ` --seconds ${r.run.budgetSeconds}` : ''}\` (time-budgeted: the batches reached depend on speed; each finding has its own rerun and replay commands)`,
     );
   }
   lines.push('the matrix alone: `npx xsave-harness matrix` (`--json` for the data)');

@@ -78,6 +78,7 @@ export function mergeReports(inputs: { file: string; report: Report }[], expecte
   const run: RunInfo = {
     seed: first.run.seed,
     seedSource: first.run.seedSource,
+    ...(first.run.seedText !== undefined ? { seedText: first.run.seedText } : {}),
     shard: null,
     workers: runs.every((r) => r.workers !== null) ? runs.reduce((n, r) => n + (r.workers ?? 0), 0) : null,
     budgetSeconds: runs.some((r) => r.budgetSeconds !== null) ? Math.max(...runs.map((r) => r.budgetSeconds ?? 0)) : null,

@@ -24,6 +24,8 @@ export interface RunInfo {
   seed: number;
   /** 'date': the UTC date as YYYYMMDD; 'option': --seed; 'fixed': the review's constant */
   seedSource: 'date' | 'option' | 'fixed';
+  /** --seed as given, when it was a string rather than an integer: `seed` is derived from it (seedrandom) and commands repeat it */
+  seedText?: string;
   shard: Shard | null;
   workers: number | null;
   budgetSeconds: number | null;
@@ -127,7 +129,7 @@ function randomMethod(run: RunInfo, cov: Coverage, id: PropertyId): Claim['metho
   const shard = run.shard && run.shard.count > 1 ? `, shard ${run.shard.index}/${run.shard.count}` : '';
   return {
     kind: 'random',
-    description: `fast-check: ${p.cases} generated scenarios in ${p.batches} batches of up to ${run.batchRuns} runs; batch seeds derived from seed ${run.seed}${shard} with seedrandom; failures shrunk`,
+    description: `fast-check: ${p.cases} generated scenarios in ${p.batches} batches of up to ${run.batchRuns} runs; batch seeds derived from seed ${run.seedText !== undefined ? `${run.seedText} (${run.seed})` : run.seed}${shard} with seedrandom; failures shrunk`,
     cases: p.cases,
     batches: p.batches,
     seed: run.seed,

@@ -38,6 +38,8 @@ const obj = (properties: Record<string, JsonSchema>, extra: Partial<JsonSchema> 
   ...extra,
 });
 
+/** obj() with some properties optional (fields added later, present only when they apply). */
+const optional = (keys: string[], properties: Record<string, JsonSchema>): JsonSchema => ({ ...obj(properties), required: Object.keys(properties).filter((k) => !keys.includes(k)) });
 const propertyCoverage = obj({ cases: int, batches: int, classes: counts, extra: counts });
 const nullable = (s: JsonSchema): JsonSchema => ({ ...s, type: ['object', 'null'] });
 const strs: JsonSchema = { type: 'array', items: str };
@@ -166,9 +168,10 @@ export const REPORT_SCHEMA: JsonSchema = {
       byClass: counts,
     }),
     shard: obj({ index: { type: 'integer', minimum: 1 }, count: { type: 'integer', minimum: 1 } }),
-    run: obj({
+    run: optional(['seedText'], {
       seed: { type: 'integer' },
       seedSource: { enum: ['date', 'option', 'fixed'] },
+      seedText: str,
       shard: { type: ['object', 'null'], $ref: '#/$defs/shard' },
       workers: { type: ['integer', 'null'], minimum: 1 },
       budgetSeconds: { type: ['number', 'null'], minimum: 0 },

@@ -9,14 +9,28 @@ import { writeFileAtomic } from '../../cases/files';
 import { loadFixup } from '../../cases/fixupLoader';
 import { PROPERTIES, PROPERTY_IDS, isPropertyId } from '../../properties/claims';
 import { PropertyId, runProperty } from '../../properties/properties';
+import { SeedError, SeedSpec, describeSeed, parseSeedText, shellSeed } from '../../cases/seedText';
 import { EXIT, UsageError } from '../exitCodes';
 
 export const usage = 'check [--seed S] [--runs N] [--fixup PATH] [--only P1,..] [--found DIR]   P1-P5 against a fixup';
 
-export function parseSeed(s: string | undefined): number {
-  if (s === undefined) return Date.now() % 0x7fffffff;
-  if (!/^-?\d+$/.test(s)) throw new UsageError(`--seed: expected an integer, got "${s}"`);
-  return Number(s) | 0;
+/**
+ * --seed S: an integer (fast-check's seed, as before) or any other string, with seedrandom's
+ * semantics: the integer is derived from the string (cases/seedText.ts parseSeedText), the
+ * string is printed and repeated in rerun commands. Default: the clock, printed as an integer.
+ */
+export function parseSeed(s: string | undefined): SeedSpec {
+  if (s === undefined) {
+    const value = Date.now() % 0x7fffffff;
+    return { text: String(value), value, derived: false };
+  }
+  try {
+    const spec = parseSeedText(s);
+    return spec.derived ? spec : { ...spec, value: spec.value | 0 };
+  } catch (e) {
+    if (e instanceof SeedError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -30,13 +44,14 @@ export async function run(argv: string[]): Promise<number> {
       found: { type: 'string', default: path.join('corpus', 'found') },
     },
   });
-  const seed = parseSeed(values.seed);
+  const seedSpec = parseSeed(values.seed);
+  const seed = seedSpec.value;
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs: expected a positive integer, got "${values.runs}"`);
   const ids = (values.only ? values.only.split(',') : [...PROPERTY_IDS]) as PropertyId[];
   for (const id of ids) if (!isPropertyId(id)) throw new UsageError(`--only: unknown property "${id}" (P1-P5)`);
   const fixup: Fixup = await loadFixup(values.fixup);
-  console.log(`seed ${seed}, ${runs} runs per property, fixup ${fixup.name}`);
+  console.log(`seed ${describeSeed(seedSpec)}, ${runs} runs per property, fixup ${fixup.name}`);
   let failed = 0;
   for (const id of ids) {
     const r = runProperty(PROPERTIES[id], fixup, { seed, numRuns: runs, coverage: false });
@@ -47,8 +62,8 @@ export async function run(argv: string[]): Promise<number> {
     failed++;
     console.log(`${id} FAILS: ${r.title}`);
     console.log(`  why: ${r.reason}`);
-    console.log(`  seed ${seed}, path ${r.path}`);
-    console.log(`  rerun: npx xsave-harness check --only ${id} --seed ${seed} --runs ${runs}${values.fixup ? ` --fixup ${values.fixup}` : ''}`);
+    console.log(`  seed ${seedSpec.text}, path ${r.path}`);
+    console.log(`  rerun: npx xsave-harness check --only ${id} --seed ${shellSeed(seedSpec.text)} --runs ${runs}${values.fixup ? ` --fixup ${values.fixup}` : ''}`);
     const ce = counterexampleCase(r);
     if (ce) {
       const file = path.join(values.found, `${ce.id}.json`);

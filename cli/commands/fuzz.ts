@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_BATCH_RUNS } from '../../fuzz/batch';
 import { runFuzz } from '../../fuzz/runner';
 import { writeFuzzReport } from '../fuzzReport';
-import { ShardError, dateSeed, describeDateSeed, parseShard } from '../../fuzz/seeds';
+import { SeedError, ShardError, dateSeed, describeDateSeed, describeSeed, parseSeedText, parseShard } from '../../fuzz/seeds';
 import { PROPERTY_IDS } from '../../properties/claims';
 import { PropertyId } from '../../properties/properties';
 import { EXIT, UsageError } from '../exitCodes';
@@ -51,13 +51,25 @@ export async function run(argv: string[]): Promise<number> {
 
   let seed: number;
   let seedSource: 'date' | 'option';
+  // --seed: an integer or any string (seedrandom's semantics; cases/seedText.ts parseSeedText)
+  let seedText: string | undefined;
+  let seedLine: string;
   if (values.seed === undefined) {
     seed = dateSeed();
     seedSource = 'date';
+    seedLine = `${seed} (UTC date ${describeDateSeed(seed)})`;
   } else {
-    if (!/^-?\d+$/.test(values.seed) || !Number.isSafeInteger(Number(values.seed))) throw new UsageError(`--seed: expected an integer, got "${values.seed}"`);
-    seed = Number(values.seed);
+    let spec;
+    try {
+      spec = parseSeedText(values.seed);
+    } catch (e) {
+      if (e instanceof SeedError) throw new UsageError(e.message);
+      throw e;
+    }
+    seed = spec.value;
     seedSource = 'option';
+    if (spec.derived) seedText = spec.text;
+    seedLine = describeSeed(spec);
   }
   const seconds = Number(values.seconds);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--seconds: expected a positive number, got "${values.seconds}"`);
@@ -75,11 +87,12 @@ export async function run(argv: string[]): Promise<number> {
   for (const id of properties) if (!PROPERTY_IDS.includes(id)) throw new UsageError(`--only: unknown property "${id}" (P1-P5)`);
   const progress = values.progress ?? (process.stdout.isTTY ? 'tty' : 'plain');
   if (progress !== 'tty' && progress !== 'plain') throw new UsageError(`--progress: expected tty or plain, got "${progress}"`);
-  const outDir = values.out ?? path.join('reports', 'out', shard && shard.count > 1 ? `${seed}-shard-${shard.index}-of-${shard.count}` : String(seed));
+  const dirSeed = seedText !== undefined && /^[A-Za-z0-9._-]+$/.test(seedText) ? seedText : String(seed);
+  const outDir = values.out ?? path.join('reports', 'out', shard && shard.count > 1 ? `${dirSeed}-shard-${shard.index}-of-${shard.count}` : dirSeed);
   const crash = process.env['XSAVE_HARNESS_TEST_CRASH_AFTER'];
 
   // The seed first, so that a run can be repeated from its log.
-  console.log(`seed ${seed}${seedSource === 'date' ? ` (UTC date ${describeDateSeed(seed)})` : ''}`);
+  console.log(`seed ${seedLine}`);
   console.log(
     `fuzz: ${workers} worker${workers > 1 ? 's' : ''}, ${seconds} s, fixup ${values.fixup ?? 'pve (built-in)'}, properties ${properties.join(',')}${shard ? `, shard ${shard.index}/${shard.count}` : ''}; cases to ${values.found}, report to ${outDir}`,
   );
@@ -87,6 +100,7 @@ export async function run(argv: string[]): Promise<number> {
     {
       seed,
       seedSource,
+      ...(seedText !== undefined ? { seedText } : {}),
       seconds,
       workers,
       fixupPath: values.fixup ?? null,

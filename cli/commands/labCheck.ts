@@ -5,6 +5,7 @@
 // with `replay --backend lab:KERNEL:HOST`.
 import * as os from 'node:os';
 import { writeFileAtomic } from '../../cases/files';
+import { shellSeed } from '../../cases/seedText';
 import type { Fixup } from '../../model';
 import { LAB_HOSTS, LAB_KERNELS } from '../../lab/catalogue';
 import { progress } from '../../lab/progress';
@@ -181,7 +182,7 @@ export async function runLab(o: LabRunOptions): Promise<number> {
   const summary = {
     date: new Date().toISOString(),
     commit,
-    command: `xsave-harness kvm-check --lab ${kernels.join(',')} --host ${o.hosts} --cases ${o.n} --seed ${o.seed}`,
+    command: `xsave-harness kvm-check --lab ${kernels.join(',')} --host ${o.hosts} --cases ${o.n} --seed ${shellSeed(o.seed)}`,
     seed: o.seed,
     fixup: o.plugin.name,
     casesPerPair: o.n,
@@ -199,7 +200,7 @@ export async function runLab(o: LabRunOptions): Promise<number> {
       console.log(`${r.kernel.padEnd(14)} ${r.host.padEnd(6)} ${String(r.cases).padStart(6)} ${String(r.agree).padStart(6)}  ${cat.padEnd(23)} ${pairVerdict(r)}`);
     }
     console.log(`${results.length} kernel × host pairs in ${(elapsedMs / 1000).toFixed(1)} s; replay one disagreement with: xsave-harness replay --backend lab:KERNEL:HOST FILE`);
-    console.log(`rerun: xsave-harness kvm-check --lab ${kernels.join(',')} --host ${o.hosts} --cases ${o.n} --seed ${o.seed}${o.plugin.name !== 'pve' ? ' --fixup …' : ''}`);
+    console.log(`rerun: xsave-harness kvm-check --lab ${kernels.join(',')} --host ${o.hosts} --cases ${o.n} --seed ${shellSeed(o.seed)}${o.plugin.name !== 'pve' ? ' --fixup …' : ''}`);
   }
   const verdicts = results.map(pairVerdict);
   if (verdicts.includes('disagree')) return EXIT.FAILED;

@@ -8,6 +8,7 @@ import { CatalogueError, formatKillMatrix, killMatrix } from '../../mutants/kill
 import { PROPERTY_IDS } from '../../properties/claims';
 import { PropertyId } from '../../properties/properties';
 import { EXIT, UsageError } from '../exitCodes';
+import { describeSeed } from '../../cases/seedText';
 import { parseSeed } from './check';
 
 export const usage = 'mutants [--seconds N] [--seed S] [--json] [--only NAME,..] [--dir DIR]   kill matrix of the broken-fixup catalogue';
@@ -26,9 +27,12 @@ export async function run(argv: string[]): Promise<number> {
   });
   const seconds = Number(values.seconds);
   if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--seconds: expected a positive number, got "${values.seconds}"`);
-  const seed = parseSeed(values.seed);
+  const seedSpec = parseSeed(values.seed);
+  const seed = seedSpec.value;
   const properties = values.properties ? (values.properties.split(',') as PropertyId[]) : [...PROPERTY_IDS];
   for (const p of properties) if (!PROPERTY_IDS.includes(p)) throw new UsageError(`--properties: unknown property "${p}" (P1-P5)`);
+  // A string seed (seedrandom's semantics), printed first: the matrix records the integer fast-check ran with.
+  if (!values.json && seedSpec.derived) console.log(`seed ${describeSeed(seedSpec)}`);
   let m;
   try {
     m = await killMatrix({
@@ -47,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
     throw e;
   }
   // The JSON is committed as reports/kill-matrix.json: say when and at which commit it was made.
-  console.log(values.json ? JSON.stringify({ recordedAt: new Date().toISOString(), commit: headCommit(), ...m }, null, 2) : formatKillMatrix(m));
+  console.log(values.json ? JSON.stringify({ recordedAt: new Date().toISOString(), commit: headCommit(), ...m, ...(seedSpec.derived ? { seedText: seedSpec.text } : {}) }, null, 2) : formatKillMatrix(m));
   return m.summary.ok ? EXIT.OK : EXIT.FAILED;
 }
 
