@@ -55,11 +55,23 @@ describe('sourceVcpu refuses a guest that cannot exist on the source (GuestSpecE
     });
     expect(refusal(() => source('linux-6.6', 'haswell', 'Haswell', { xcr0: 0x1n, inUse: 0x3n }))).toBeNull();
   });
-  test('PKRU is vcpu->arch.pkru, not fpstate XINUSE (kernel-semantics.md §3.5)', () => {
+  test('inUse bit 9 (PKRU non-initial) must agree with guest.pkru: refused only with pkru 0 (issue 14 item 1)', () => {
     expect(refusal(() => source('linux-6.6', 'skylake-sp', 'Skylake-Server', { xcr0: 0x207n, inUse: 0x200n }))).toEqual({
       field: 'guest.inUse',
-      message: 'PKRU lives in guest.pkru, not in inUse',
+      message: "inUse 0x200 says PKRU holds a non-initial value, but guest.pkru is 0x0 (PKRU's initial value): give a non-zero guest.pkru or clear bit 9",
     });
+    expect(refusal(() => source('linux-6.6', 'skylake-sp', 'Skylake-Server', { xcr0: 0x207n, inUse: 0x203n, pkru: 4 }))).toBeNull();
+  });
+  test('PKRU is vcpu->arch.pkru, not fpstate XINUSE (kernel-semantics.md §3.5): inUse bit 9 with pkru ≠ 0 is the same source vCPU as without it', () => {
+    for (const [kernel, host, hostPkru] of [['linux-6.6', 'skylake-sp', DEFAULT_HOST_PKRU], ['pve-5.15', 'skylake-sp', 0], ['linux-6.2', 'icelake-sp', 0]] as const) {
+      const withBit = source(kernel, host, 'Skylake-Server', { xcr0: 0x207n, inUse: 0x203n, pkru: 4, hostPkru });
+      const without = source(kernel, host, 'Skylake-Server', { xcr0: 0x207n, inUse: 0x3n, pkru: 4, hostPkru });
+      // with host PKRU 0 the saved XSTATE_BV has no bit 9: guest.inUse's bit 9 must not put it there
+      if (hostPkru === 0) expect(withBit.fpu.xstateBv & MASK.PKRU).toBe(0n);
+      expect(withBit.fpu.xstateBv).toBe(without.fpu.xstateBv);
+      expect(Buffer.from(withBit.fpu.image).equals(Buffer.from(without.fpu.image))).toBe(true);
+      expect(withBit.pkru).toBe(4);
+    }
   });
   test('a guest without XCR0.PKRU cannot have written PKRU (WRPKRU needs it); PKRU 0 is fine', () => {
     expect(refusal(() => source('linux-6.6', 'skylake-sp', 'Skylake-Server', { xcr0: 0x7n, pkru: 4 }))).toEqual({

@@ -66,8 +66,11 @@ export function sourceVcpu(kernel: KernelVariant, host: Host, cpuid: CpuidEntry[
   if ((guest.inUse & ~usable) !== 0n) {
     throw new GuestSpecError('guest.inUse', `inUse ${hex(guest.inUse)} has components outside XCR0 | x87 | SSE (${hex(usable)})`);
   }
-  if ((guest.inUse & MASK.PKRU) !== 0n) {
-    throw new GuestSpecError('guest.inUse', 'PKRU lives in guest.pkru, not in inUse');
+  // inUse is "which components hold non-initial values" (CASE-FORMAT.md): PKRU's is guest.pkru,
+  // so bit 9 may be given when it agrees with it. Only the contradiction is refused. (Bit 9 clear
+  // with a non-zero pkru is accepted too: older cases left PKRU to guest.pkru alone.)
+  if ((guest.inUse & MASK.PKRU) !== 0n && guest.pkru === 0) {
+    throw new GuestSpecError('guest.inUse', `inUse ${hex(guest.inUse)} says PKRU holds a non-initial value, but guest.pkru is 0x0 (PKRU's initial value): give a non-zero guest.pkru or clear bit 9`);
   }
   if ((guest.xcr0 & MASK.PKRU) === 0n && guest.pkru !== 0) {
     throw new GuestSpecError('guest.pkru', 'a guest without XCR0.PKRU cannot hold a non-zero PKRU');
@@ -78,7 +81,9 @@ export function sourceVcpu(kernel: KernelVariant, host: Host, cpuid: CpuidEntry[
   writeU32(image, OFF.MXCSR, mxcsr);
   // SSE's initial configuration is XMM0-15 = 0 *and* MXCSR = 0x1F80 (SDM Vol. 1 §13.6), so a
   // non-default MXCSR keeps XINUSE[1] set and XSAVE records SSE in XSTATE_BV.
-  const xinuse = guest.inUse | (mxcsr !== 0x1f80 ? MASK.SSE : 0n);
+  // PKRU is not in the saved fpstate's XINUSE: KVM has put the host's PKRU back when it is saved
+  // (kernel-semantics.md §3.5), so bit 9 of inUse only restates guest.pkru.
+  const xinuse = (guest.inUse & ~MASK.PKRU) | (mxcsr !== 0x1f80 ? MASK.SSE : 0n);
   const pkruSlot = slotOf(host.layout, XFEATURE.PKRU);
   const hostPku = (host.xcr0 & MASK.PKRU) !== 0n;
   if (pkruSlot && hostPku) writeU32(image, pkruSlot.offset, guest.hostPkru);
