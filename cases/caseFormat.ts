@@ -38,6 +38,10 @@ export interface IoctlExpect {
   xstateBv?: bigint;
   pkru?: bigint;
   getXstateBv?: bigint;
+  /** extension (issue 14): the return of a following KVM_GET_XSAVE; "einval" when the region is larger than 4096 */
+  getResult?: 'ok' | 'einval';
+  /** extension (issue 14): XSTATE_BV that a following KVM_GET_XSAVE2 reports */
+  get2XstateBv?: bigint;
   /** extension: the rejection reason the model names (setXsave.ts SetXsaveRejection) */
   reason?: string;
 }
@@ -61,6 +65,8 @@ export interface IoctlCase extends CaseCommon {
   kind: 'ioctl';
   target: TargetSpec;
   xcr0?: bigint;
+  /** extension (issue 14): the vCPU's IA32_XFD when the ioctl runs (fpstate->xfd; default 0) */
+  xfd?: bigint;
   xsave: XsaveSpec;
   expect: IoctlExpect;
 }
@@ -147,7 +153,7 @@ function describe(v: unknown): string {
 }
 
 const COMMON = ['format', 'kind', 'id', 'note', 'vcpu', 'expect'] as const;
-const IOCTL_KEYS = [...COMMON, 'target', 'xcr0', 'xsave'];
+const IOCTL_KEYS = [...COMMON, 'target', 'xcr0', 'xfd', 'xsave'];
 const MIGRATION_KEYS = [...COMMON, 'source', 'target', 'vmm', 'guest'];
 const FIXUP_MODES: readonly FixupMode[] = ['kernel-default', 'none', 'pve'];
 
@@ -236,7 +242,7 @@ function atLeastOne(r: Reader, o: Record<string, unknown>): void {
 
 function parseIoctlExpect(r: Reader, v: unknown): IoctlExpect {
   const o = r.object(v, 'expect');
-  r.only(o, 'expect', ['result', 'fixupFired', 'xstateBv', 'pkru', 'getXstateBv', 'reason']);
+  r.only(o, 'expect', ['result', 'fixupFired', 'xstateBv', 'pkru', 'getXstateBv', 'getResult', 'get2XstateBv', 'reason']);
   atLeastOne(r, o);
   const e: IoctlExpect = {};
   if ('result' in o) e.result = r.oneOf(o['result'], 'expect.result', ['ok', 'einval'] as const);
@@ -244,7 +250,10 @@ function parseIoctlExpect(r: Reader, v: unknown): IoctlExpect {
   if ('xstateBv' in o) e.xstateBv = r.hex(o['xstateBv'], 'expect.xstateBv');
   if ('pkru' in o) e.pkru = r.hex(o['pkru'], 'expect.pkru', 32);
   if ('getXstateBv' in o) e.getXstateBv = r.hex(o['getXstateBv'], 'expect.getXstateBv');
+  if ('getResult' in o) e.getResult = r.oneOf(o['getResult'], 'expect.getResult', ['ok', 'einval'] as const);
+  if ('get2XstateBv' in o) e.get2XstateBv = r.hex(o['get2XstateBv'], 'expect.get2XstateBv');
   if ('reason' in o) e.reason = r.string(o['reason'], 'expect.reason');
+  if (e.getXstateBv !== undefined && e.getResult === 'einval') r.fail('expect.getXstateBv', 'only meaningful when getResult is "ok" (a failed KVM_GET_XSAVE reports nothing)');
   if (e.xstateBv !== undefined && e.result === 'einval') r.fail('expect.xstateBv', 'only meaningful when result is "ok"');
   return e;
 }
@@ -295,6 +304,7 @@ export function parseCase(json: unknown, file: string): Case {
       expect: parseIoctlExpect(r, r.required(o, '', 'expect')),
     };
     if ('xcr0' in o) c.xcr0 = r.hex(o['xcr0'], 'xcr0');
+    if ('xfd' in o) c.xfd = r.hex(o['xfd'], 'xfd');
     return c;
   }
   const so = r.object(r.required(o, '', 'source'), 'source');

@@ -8,12 +8,14 @@ import {
   activeFixup,
   createVcpu,
   getXsave,
+  getXsaveLegacy,
   hex,
   migrate,
   readU64,
   resolveCpuModel,
   setCpuid,
   setXcrs,
+  setXfd,
   setXsave,
   writeU32,
   writeU64,
@@ -30,6 +32,10 @@ export interface IoctlComputed {
   pkru: string;
   /** XSTATE_BV a following KVM_GET_XSAVE reports (null when GET fails) */
   getXstateBv: string | null;
+  /** the following KVM_GET_XSAVE's return: einval once the region is larger than 4096 (AMX) */
+  getResult: 'ok' | 'einval';
+  /** XSTATE_BV a following KVM_GET_XSAVE2 reports (null when it fails) */
+  get2XstateBv: string | null;
   ignored: boolean;
 }
 
@@ -93,6 +99,10 @@ export function evaluateIoctl(c: IoctlCase, plugin?: Fixup): IoctlComputed {
     const r = setXcrs(vcpu, c.xcr0);
     if (r.rc !== 0) throw new CaseError(c.file, 'xcr0', `KVM_SET_XCRS refuses ${hex(c.xcr0)} on this vCPU (${r.reason})`);
   }
+  if (c.xfd !== undefined) {
+    const r = setXfd(vcpu, c.xfd);
+    if (r.rc !== 0) throw new CaseError(c.file, 'xfd', `KVM_SET_MSRS refuses IA32_XFD ${hex(c.xfd)} on this vCPU (${r.reason})`);
+  }
   const region = caseRegion(c, vcpu.uabiSize);
   const fixup = activeFixup(kernel.pvePatch !== null, c.target.fixup, plugin);
   let r;
@@ -102,7 +112,8 @@ export function evaluateIoctl(c: IoctlCase, plugin?: Fixup): IoctlComputed {
     if (e instanceof RegionSizeError) throw new CaseError(c.file, 'xsave', e.message);
     throw e;
   }
-  const got = getXsave(r.vcpu);
+  const got = getXsaveLegacy(r.vcpu);
+  const got2 = getXsave(r.vcpu);
   return {
     result: r.rc === 0 ? 'ok' : 'einval',
     reason: r.reason,
@@ -110,6 +121,8 @@ export function evaluateIoctl(c: IoctlCase, plugin?: Fixup): IoctlComputed {
     xstateBv: r.rc === 0 ? hex(r.vcpu.fpu.xstateBv) : null,
     pkru: hex(r.vcpu.pkru),
     getXstateBv: got.rc === 0 ? hex(readU64(got.region, OFF.XSTATE_BV)) : null,
+    getResult: got.rc === 0 ? 'ok' : 'einval',
+    get2XstateBv: got2.rc === 0 ? hex(readU64(got2.region, OFF.XSTATE_BV)) : null,
     ignored: r.ignored,
   };
 }

@@ -23,6 +23,7 @@ import {
   createVcpu,
   fixupContext,
   getXsave,
+  getXsaveLegacy,
   guestView,
   normalised,
   readU64,
@@ -42,7 +43,8 @@ export type CStep =
   | { op: 'setCpuid2Host' }
   | { op: 'setXcrs'; xcr0: bigint }
   | { op: 'setXsave'; region: Uint8Array }
-  | { op: 'getXsave' }
+  /** ioctl: 'xsave' = KVM_GET_XSAVE (fails past 4096 bytes), 'xsave2' = KVM_GET_XSAVE2, absent = as QEMU picks (GET2 past 4096) */
+  | { op: 'getXsave'; ioctl?: 'xsave' | 'xsave2' }
   | { op: 'getXcrs' }
   /** run the guest (real mode; SET_SREGS/SET_REGS are issued first); must be the last step */
   | { op: 'run' };
@@ -129,7 +131,7 @@ export function predictCase(machine: ThisMachine, c: CCase, plugin: Fixup = PVE_
         break;
       }
       case 'getXsave': {
-        const g = getXsave(vcpu);
+        const g = s.ioctl === 'xsave' ? getXsaveLegacy(vcpu) : getXsave(vcpu);
         steps.push({ op: s.op, errno: g.rc === 0 ? 0 : ERRNO[g.rc]!, region: normalised(g.region, g.dontCare), dontCare: g.dontCare });
         break;
       }

@@ -66,7 +66,8 @@ export function foundCase(c: CCase, o: CaseOutcome, pred: Prediction, meta: { se
   const getIdx = c.steps.findIndex((s, i) => i > xi && s.op === 'getXsave');
   const nextSet = sets.find((i) => i > xi) ?? Infinity;
   const getReal = getIdx >= 0 && getIdx < nextSet ? at(getIdx) : undefined;
-  if (getReal?.xsave && getReal.errno === 0) expect['getXstateBv'] = hex(readU64(getReal.xsave, 512));
+  // getXstateBv is KVM_GET_XSAVE's: a generated GET of a region past 4096 bytes was KVM_GET_XSAVE2's
+  if (getReal?.xsave && getReal.errno === 0) expect[getReal.xsave.length > 4096 ? 'get2XstateBv' : 'getXstateBv'] = hex(readU64(getReal.xsave, 512));
   if (!Object.keys(expect).length) return null;
   const what = o.disagreements
     .slice(0, 3)

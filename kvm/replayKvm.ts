@@ -102,6 +102,7 @@ const resultWord = (errno: number): string => (errno === 0 ? 'ok' : errno === 22
 
 function planIoctl(c: IoctlCase, cal: MachineCalibration, plugin: Fixup): Planned | { skip: string } {
   if (c.vcpu.confidential) return { skip: 'a protected-state (confidential) vCPU cannot be created here' };
+  if (c.xfd !== undefined && c.xfd !== 0n) return { skip: 'the executor does not set IA32_XFD (KVM_SET_MSRS), and no lab host has AMX' };
   const machine: ThisMachine = { kernel: cal.kernel, host: cal.host };
   const vcpu = createVcpu(machine.kernel, machine.host);
   let cpuid: CpuidEntry[] | null = null;
@@ -126,7 +127,9 @@ function planIoctl(c: IoctlCase, cal: MachineCalibration, plugin: Fixup): Planne
     ...(cpuid ? [{ op: 'setCpuid2' } as const] : []),
     ...(c.xcr0 !== undefined ? [{ op: 'setXcrs', xcr0: c.xcr0 } as const] : []),
     { op: 'setXsave', region: buf },
-    { op: 'getXsave' },
+    // expect.getXstateBv / getResult are KVM_GET_XSAVE's (CASE-FORMAT.md), not GET2's: say so, as
+    // the executor's auto would pick GET2 once the region has grown past 4096
+    { op: 'getXsave', ioctl: 'xsave' },
     { op: 'setCpuid2Host' },
     { op: 'getXsave' },
   ];
@@ -148,6 +151,7 @@ function planIoctl(c: IoctlCase, cal: MachineCalibration, plugin: Fixup): Planne
       observed['result'] = resultWord(set.errno);
       observed['fixupFired'] = String(fired);
       if (get.errno === 0 && get.xsave) observed['getXstateBv'] = hex(readU64(get.xsave, OFF.XSTATE_BV));
+      observed['getResult'] = resultWord(get.errno);
       const canUnmask = host.errno === 0 && unmasked.errno === 0 && unmasked.xsave !== undefined;
       if (set.errno === 0 && canUnmask) observed['xstateBv'] = hex(readU64(unmasked.xsave!, OFF.XSTATE_BV));
       const pkruSlot = slotOf(cal.host.layout, XFEATURE.PKRU);
@@ -159,6 +163,8 @@ function planIoctl(c: IoctlCase, cal: MachineCalibration, plugin: Fixup): Planne
         result: e.result,
         fixupFired: e.fixupFired === undefined ? undefined : String(e.fixupFired),
         getXstateBv: e.getXstateBv === undefined ? undefined : hex(e.getXstateBv),
+        getResult: e.getResult,
+        get2XstateBv: e.get2XstateBv === undefined ? undefined : hex(e.get2XstateBv),
         xstateBv: e.xstateBv === undefined ? undefined : hex(e.xstateBv),
         pkru: e.pkru === undefined ? undefined : hex(e.pkru),
       };

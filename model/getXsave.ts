@@ -2,7 +2,7 @@
 // (kernel-semantics.md §3). Bytes the kernel fills with data the model does not track are
 // reported as don't-care ranges (MXCSR_MASK, the reserved/software bytes 416-511).
 import { GetRule } from './kernels';
-import { OFF, slotOf } from './layout';
+import { OFF, XSAVE_REGION_SIZE, slotOf } from './layout';
 import { allocBytes, readU64, writeU16, writeU32, writeU64 } from './region';
 import type { Vcpu } from './vcpu';
 import { MASK, XFEATURE, bitsOf, hasBit } from './xfeatures';
@@ -36,6 +36,10 @@ function getMask(vcpu: Vcpu, rule: GetRule): bigint {
   }
 }
 
+/**
+ * KVM_GET_XSAVE2 (5.17+): a region of the vCPU's uabi size. It is also what KVM_GET_XSAVE
+ * returns while the uabi size is 4096 (always, before AMX; always on 5.15): see getXsaveLegacy.
+ */
 export function getXsave(vcpu: Vcpu): GetXsaveResult {
   const size = vcpu.uabiSize;
   const region = allocBytes(size);
@@ -91,3 +95,14 @@ export function normalised(region: Uint8Array, dontCare: Array<[number, number]>
 }
 
 export const xstateBvOfRegion = (r: Uint8Array): bigint => readU64(r, OFF.XSTATE_BV);
+
+/**
+ * KVM_GET_XSAVE, the fixed 4096-byte `struct kvm_xsave`: -EINVAL once the vCPU's uabi size has
+ * grown past 4096 (an AMX guest after the fpstate realloc), checked in the ioctl handler before
+ * anything else, the confidential check included (kernel-semantics.md §3: "KVM_GET_XSAVE: fails
+ * with -EINVAL when guest_fpu.uabi_size > 4096"). Otherwise the same buffer as KVM_GET_XSAVE2.
+ */
+export function getXsaveLegacy(vcpu: Vcpu): GetXsaveResult {
+  if (vcpu.uabiSize > XSAVE_REGION_SIZE) return { rc: 'EINVAL', region: allocBytes(XSAVE_REGION_SIZE), dontCare: [] };
+  return getXsave(vcpu);
+}

@@ -174,3 +174,18 @@ function deriveFromCpuid(vcpu: Vcpu): void {
 export function cloneVcpu(v: Vcpu): Vcpu {
   return { ...v, fpu: { xstateBv: v.fpu.xstateBv, image: copyBytes(v.fpu.image) } };
 }
+
+/**
+ * KVM_SET_MSRS of IA32_XFD from userspace (host-initiated), as a case's `xfd` sets it before
+ * KVM_SET_XSAVE: fpu_update_guest_xfd stores it in fpstate->xfd. Refused unless the value is
+ * within the guest-supported dynamic features (XTILE_DATA, only with AMX in guest-supported
+ * XCR0), and on kernels without XFD (5.15: the MSR came with AMX in 5.17). From kvm_set_msr_common
+ * (MSR_IA32_XFD) and kvm_guest_supported_xfd; UNCONFIRMED: not in kernel-semantics.md.
+ */
+export function setXfd(vcpu: Vcpu, value: bigint): { rc: 0 | 'EINVAL'; reason: string | null } {
+  if (!vcpu.kernel.xsave2) return { rc: 'EINVAL', reason: 'no IA32_XFD on this kernel (added with AMX in 5.17)' };
+  const allowed = vcpu.guestSupportedXcr0 & MASK.XTILE_DATA;
+  if ((value & ~allowed) !== 0n) return { rc: 'EINVAL', reason: `outside the guest-supported dynamic features 0x${allowed.toString(16)}` };
+  vcpu.xfd = value;
+  return { rc: 0, reason: null };
+}
