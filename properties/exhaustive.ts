@@ -50,7 +50,7 @@ export const HOST_SETS: ReadonlyArray<{ xcr0: bigint; vendor: 'intel' | 'amd' }>
 ];
 
 /** Groups of user components a guest CPUID can offer (each all-or-nothing, as QEMU builds it). */
-const GSX_GROUPS: readonly bigint[] = [MASK.FP, MASK.SSE, MASK.YMM, MASK.AVX512, MASK.PKRU, MASK.XTILE];
+export const GSX_GROUPS: readonly bigint[] = [MASK.FP, MASK.SSE, MASK.YMM, MASK.AVX512, MASK.PKRU, MASK.XTILE];
 export const BV_REPRESENTATIVES: readonly number[] = [XFEATURE.FP, XFEATURE.SSE, XFEATURE.YMM, XFEATURE.OPMASK, XFEATURE.PKRU, XFEATURE.XTILE_DATA, 63];
 
 export type HeaderVariant = 'clean' | 'xcomp-bv' | 'header-reserved' | 'mxcsr-reserved' | 'confidential';
@@ -65,7 +65,7 @@ export interface DomainPoint {
   header: HeaderVariant;
 }
 
-function subsets(items: readonly bigint[]): bigint[] {
+export function subsets(items: readonly bigint[]): bigint[] {
   const out: bigint[] = [];
   for (let m = 0; m < 1 << items.length; m++) {
     let v = 0n;
@@ -104,7 +104,7 @@ export function domainSize(kernels: readonly KernelVariant[] = KERNELS): number 
   return kernels.length * HOST_SETS.length * LEAF0D_VALUES.length * BV_VALUES.length * HEADER_VARIANTS.length;
 }
 
-function cpuidFor(leaf0d: bigint): CpuidEntry[] {
+export function cpuidFor(leaf0d: bigint): CpuidEntry[] {
   return [
     { leaf: 0xd, subleaf: 0, eax: Number(leaf0d & 0xffffffffn), ebx: 0, ecx: 0, edx: 0 },
     { leaf: 7, subleaf: 0, eax: 0, ebx: 0, ecx: leaf0d & MASK.PKRU ? CPUID_BITS.PKU : 0, edx: 0 },
@@ -144,17 +144,27 @@ const P2_EXCLUDED = new Set(['linux-5.17']); // a1020a25e697's FP/SSE bug, not t
  * other bit it carries is accepted with the fixup, leaving the state SET would leave for the
  * same buffer without PKRU.
  */
-export function runExhaustive(fixup: Fixup, opts: { kernels?: readonly KernelVariant[]; maxFailures?: number } = {}): ExhaustiveResult {
+export interface ExhaustiveDomain {
+  hostSets?: ReadonlyArray<{ xcr0: bigint; vendor: 'intel' | 'amd' }>;
+  leaf0dValues?: ReadonlyArray<bigint | null>;
+  bvValues?: readonly bigint[];
+}
+
+export function runExhaustive(fixup: Fixup, opts: { kernels?: readonly KernelVariant[]; maxFailures?: number } & ExhaustiveDomain = {}): ExhaustiveResult {
   const kernels = opts.kernels ?? KERNELS;
+  // the domain's dimensions; exhaustiveSound.ts widens them (MPX hosts, single-bit witnesses)
+  const hostSets = opts.hostSets ?? HOST_SETS;
+  const leaf0dValues = opts.leaf0dValues ?? LEAF0D_VALUES;
+  const bvValues = opts.bvValues ?? BV_VALUES;
   const maxFailures = opts.maxFailures ?? 20;
   const full = (): boolean => res.failures.length >= maxFailures;
   const res: ExhaustiveResult = { points: 0, classes: {}, checks: { P1: 0, P2: 0, P3: 0, P4: 0 }, failures: [] };
   // The fixup sees only its context and the buffer: P3 is checked once per distinct context.
   const p3Done = new Set<string>();
   for (const kernel of kernels) {
-    for (const hs of HOST_SETS) {
+    for (const hs of hostSets) {
       const host = customHost(hs.xcr0, hs.vendor);
-      for (const leaf0d of LEAF0D_VALUES) {
+      for (const leaf0d of leaf0dValues) {
         if (full()) return res;
         for (const header of HEADER_VARIANTS) {
           const vcpu = createVcpu(kernel, host, { confidential: header === 'confidential' });
@@ -165,7 +175,7 @@ export function runExhaustive(fixup: Fixup, opts: { kernels?: readonly KernelVar
           const p3Key = `${hex(ctx.hostSupportedXcr0)}|${leaf0d}|${header}|${vcpu.uabiSize}`;
           const checkP3 = !p3Done.has(p3Key);
           p3Done.add(p3Key);
-          for (const xstateBv of BV_VALUES) {
+          for (const xstateBv of bvValues) {
             res.points++;
             const fail = (property: ExhaustiveFailure['property'], why: string): void => {
               if (res.failures.length < maxFailures) {

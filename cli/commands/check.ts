@@ -1,4 +1,7 @@
 // xsave-harness check [--seed S] [--runs N] [--fixup PATH] [--only P1,P2] [--found DIR]
+// xsave-harness check --exhaustive [--fixup PATH]: P1-P4 on every point of the widened abstract
+// domain, after checking the abstraction's premise against the fixup (properties/exhaustiveSound.ts);
+// exit 0 only when the premise held and every point passed.
 // P1-P5 once against a fixup. On a failure: exit 1, print the seed, fast-check's path and the
 // counterexample as a case file (also written to DIR, default corpus/found).
 import * as path from 'node:path';
@@ -9,10 +12,11 @@ import { writeFileAtomic } from '../../cases/files';
 import { loadFixup } from '../../cases/fixupLoader';
 import { PROPERTIES, PROPERTY_IDS, isPropertyId } from '../../properties/claims';
 import { PropertyId, runProperty } from '../../properties/properties';
+import { formatSound, runExhaustiveSound } from '../../properties/exhaustiveSound';
 import { SeedError, SeedSpec, describeSeed, parseSeedText, shellSeed } from '../../cases/seedText';
 import { EXIT, UsageError } from '../exitCodes';
 
-export const usage = 'check [--seed S] [--runs N] [--fixup PATH] [--only P1,..] [--found DIR]   P1-P5 against a fixup';
+export const usage = 'check [--seed S] [--runs N] [--fixup PATH] [--only P1,..] [--found DIR] | check --exhaustive [--fixup PATH]   P1-P5 against a fixup (--exhaustive: P1-P4 for every 64-bit value, or says why not)';
 
 /**
  * --seed S: an integer (fast-check's seed, as before) or any other string, with seedrandom's
@@ -42,8 +46,20 @@ export async function run(argv: string[]): Promise<number> {
       fixup: { type: 'string' },
       only: { type: 'string' },
       found: { type: 'string', default: path.join('corpus', 'found') },
+      exhaustive: { type: 'boolean', default: false },
     },
   });
+  if (values.exhaustive) {
+    for (const o of ['seed', 'runs', 'only'] as const) {
+      if (argv.some((a) => a === `--${o}` || a.startsWith(`--${o}=`))) throw new UsageError(`--exhaustive checks every point of its domain: --${o} does not apply`);
+    }
+    const fixup: Fixup = await loadFixup(values.fixup);
+    const r = runExhaustiveSound(fixup, { builtIn: values.fixup === undefined });
+    for (const line of formatSound(r, fixup.name)) console.log(line);
+    const ok = r.exhaustive && r.failures.length === 0;
+    if (!ok) console.log(`rerun: npx xsave-harness check --exhaustive${values.fixup ? ` --fixup ${values.fixup}` : ''} (deterministic: no seed)`);
+    return ok ? EXIT.OK : EXIT.FAILED;
+  }
   const seedSpec = parseSeed(values.seed);
   const seed = seedSpec.value;
   const runs = Number(values.runs);
