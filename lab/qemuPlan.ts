@@ -3,6 +3,7 @@
  * model predicts for each (model/migration.ts through the case evaluator, vmm "qemu-7.2"), and
  * each observed outcome written as a corpus case (CASE-FORMAT v1, kind "migration").
  */
+import { INCIDENT_SOURCE, INCIDENT_TARGETS } from './incident';
 import { evaluateCase, MigrationComputed } from '../cases/evaluate';
 import { MigrationCase, parseCase } from '../cases/caseFormat';
 import { LAB_HOSTS, LAB_KERNELS } from './catalogue';
@@ -20,21 +21,10 @@ export interface Endpoint {
  * MPX) the leak is 0x217, which no real PKU host produces (docs/lab.md §3 item 6; the same
  * source as `lab incident`). `--source debian-6.1-leaky:pku` runs that one.
  */
-export const DEFAULT_SOURCE: Endpoint = { kernel: 'debian-6.1-leaky', host: 'noavx' };
+export const DEFAULT_SOURCE: Endpoint = INCIDENT_SOURCE;
 
-/** The incident table's targets (issue 16). */
-export const DEFAULT_TARGETS: readonly Endpoint[] = [
-  { kernel: 'debian-6.1-2023', host: 'pku' },
-  { kernel: 'debian-6.1-2023+pve', host: 'pku' },
-  { kernel: 'debian-6.1', host: 'pku' },
-  { kernel: 'debian-6.1', host: 'nopku' },
-  { kernel: 'debian-6.12', host: 'pku' },
-  { kernel: 'debian-6.12', host: 'nopku' },
-  { kernel: 'debian-6.1+pve', host: 'pku' },
-  { kernel: 'debian-6.1+pve', host: 'nopku' },
-  { kernel: 'debian-6.12+pve', host: 'pku' },
-  { kernel: 'debian-6.12+pve', host: 'nopku' },
-];
+/** The incident table's targets (issue 16): the same as `lab incident`'s, written once there. */
+export const DEFAULT_TARGETS: readonly Endpoint[] = INCIDENT_TARGETS;
 
 export const RESTORES = ['migrate', 'savevm'] as const;
 export type Restore = (typeof RESTORES)[number];
