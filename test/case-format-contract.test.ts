@@ -5,20 +5,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../cli/main';
+import { runMain as run } from './helpers/cli';
 import { CPU_MODEL_NAMES, HOSTS, KERNEL_IDS } from '../model';
 
-async function run(argv: string[]): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  try {
-    return { code: await main(argv), out: out.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 let dir: string;
 beforeAll(() => {

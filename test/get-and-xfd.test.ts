@@ -5,22 +5,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../cli/main';
+import { runMain as run } from './helpers/cli';
 import { parseCase } from '../cases/caseFormat';
 import { evaluateCase } from '../cases/evaluate';
 import { HOSTS, MASK, XSAVE_REGION_SIZE, createVcpu, getXsave, getXsaveLegacy, kernelById, resolveCpuModel, setCpuid, setXfd } from '../model';
 
-async function run(argv: string[]): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  try {
-    return { code: await main(argv), out: out.join('\n') };
-  } finally {
-    log.mockRestore();
-    error.mockRestore();
-  }
-}
 
 function vcpuFor(kernelId: string, hostName: string, model: string) {
   const kernel = kernelById(kernelId)!;

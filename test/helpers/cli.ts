@@ -1,6 +1,7 @@
 // Running the CLI from the TypeScript sources in a child process (see scripts/ts-register.js).
 import { ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { main } from '../../cli/main';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 const REGISTER = path.join(ROOT, 'scripts', 'ts-register.js');
@@ -38,4 +39,17 @@ export function waitForOutput(get: () => string, text: string, ms: number): Prom
     };
     tick();
   });
+}
+
+/** Runs the CLI in this process (no child): its exit code and what it printed on stdout and stderr. */
+export async function runMain(argv: string[]): Promise<{ code: number; out: string }> {
+  const out: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const error = jest.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  try {
+    return { code: await main(argv), out: out.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
 }
