@@ -58,10 +58,16 @@ export async function ensureDeb(p: DebPackage, log: (s: string) => void = () => 
   const dir = debsDir();
   fs.mkdirSync(dir, { recursive: true });
   let file = findDeb(dir, p);
+  const key = `${p.name}=${p.version}`;
+  const seen = verified.get(key);
+  if (seen && fs.existsSync(file)) {
+    const st = fs.statSync(file);
+    if (st.size === seen.size && st.mtimeMs === seen.mtimeMs) return { file, sha256: seen.sha256, downloaded: false };
+  }
   const want = await aptSha256(p);
   if (fs.existsSync(file)) {
     const got = sha256File(file);
-    if (got === want) return { file, sha256: want, downloaded: false };
+    if (got === want) return remember(key, file, want, false);
     log(`${path.basename(file)}: sha256 ${got.slice(0, 12)}… differs from apt's ${want.slice(0, 12)}…: downloading it again`);
     fs.rmSync(file, { force: true });
   }
@@ -78,7 +84,19 @@ export async function ensureDeb(p: DebPackage, log: (s: string) => void = () => 
     fs.rmSync(file, { force: true });
     throw new LabSetupError(`${file}: downloaded file has sha256 ${got}, apt's lists say ${want}`);
   }
-  return { file, sha256: want, downloaded: true };
+  return remember(key, file, want, true);
+}
+
+/**
+ * Packages already checked by this process (size and mtime at the check): a command that boots
+ * many lab VMs asks apt and hashes each .deb (up to 150 MB) once, not at every boot.
+ */
+const verified = new Map<string, { size: number; mtimeMs: number; sha256: string }>();
+
+function remember(key: string, file: string, sha: string, downloaded: boolean): { file: string; sha256: string; downloaded: boolean } {
+  const st = fs.statSync(file);
+  verified.set(key, { size: st.size, mtimeMs: st.mtimeMs, sha256: sha });
+  return { file, sha256: sha, downloaded };
 }
 
 /** Unpacks a .deb's files into `dir` (no maintainer scripts run). */
