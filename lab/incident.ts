@@ -57,8 +57,8 @@ export const INCIDENT_TARGETS: ReadonlyArray<{ kernel: string; host: string }> =
 export const INCIDENT_VMMS = ['qemu-7.2', 'qemu-8.2'] as const;
 
 /** The guest: qemu64 (no XSAVE in its CPUID), x87 and SSE in use, its own PKRU 0. */
-const VCPU = { cpuModel: 'qemu64' };
-const GUEST_SPEC: GuestSpec = { xcr0: 0x1n, inUse: 0x3n, pkru: 0, hostPkru: DEFAULT_HOST_PKRU };
+export const VCPU = { cpuModel: 'qemu64' };
+export const GUEST_SPEC: GuestSpec = { xcr0: 0x1n, inUse: 0x3n, pkru: 0, hostPkru: DEFAULT_HOST_PKRU };
 
 export type RealIncidentOutcome = Outcome | 'no-checkpoint';
 
@@ -140,8 +140,37 @@ export async function saveOnSource(s: LabSession): Promise<SourceState> {
   };
 }
 
+/**
+ * What a real restore did, from the executor's result of steps [..., run, getXcrs, ...]: aborted
+ * (the VMM stopped at a failed step), incomplete (a failed step was ignored and the guest ran),
+ * no-checkpoint, lost (the guest's own view differs from the source's) or intact.
+ */
+export function classifyRestore(r: CaseResult, names: readonly string[], src: { view: FxView | null; xcr0: bigint }): { real: RealIncidentOutcome; diff: string[]; steps: string[] } {
+  const steps = r.steps.map((x, j) => `${names[j]}:${x.skipped ? 'skipped' : errnoName(x.errno)}`);
+  const run = r.steps[names.indexOf('run')];
+  const compare = (): string[] => {
+    if (!run?.run?.checkpoint || !src.view) return ['guest did not reach its checkpoint'];
+    const d = diffFx(src.view, fxViewOfImage(run.run.fxsave));
+    const xcr0 = r.steps[names.indexOf('getXcrs')]?.xcr0;
+    if (xcr0 !== undefined && xcr0 !== src.xcr0) d.push(`xcr0 ${hx(xcr0)} (source ${hx(src.xcr0)})`);
+    return d;
+  };
+  if (r.stoppedAt !== null) {
+    if (r.aborted || run?.skipped) return { real: 'aborted', diff: [], steps };
+    return { real: 'incomplete', diff: compare(), steps };
+  }
+  if (!run?.run?.checkpoint) return { real: 'no-checkpoint', diff: ['guest did not reach its checkpoint'], steps };
+  const diff = compare();
+  return { real: diff.length ? 'lost' : 'intact', diff, steps };
+}
+
 /** Restores the saved state on one target session under each VMM policy; one executor batch. */
-export async function restoreOnTarget(s: LabSession, src: SourceState): Promise<IncidentCell[]> {
+/**
+ * QEMU's restore of a saved state on a target session, as executor steps: CPUID at vCPU creation,
+ * then sregs, regs, xsave (the region QEMU rebuilds from its parse of the saved one), xcrs, and a
+ * run to the guest's checkpoint; `after` adds steps (a save for the next hop of a chain).
+ */
+export function restoreSteps(s: LabSession, src: Pick<SourceState, 'kernel' | 'host' | 'region' | 'xcr0'>, after: Step[] = []): { cpuid: CaseSpec['cpuid']; steps: Step[]; names: string[] } {
   const kernel = s.machine.kernel;
   const host = s.machine.host;
   const srcHost = hostByName(labHost(src.host)!.catalogueHost)!;
@@ -159,36 +188,23 @@ export async function restoreOnTarget(s: LabSession, src: SourceState): Promise<
     { op: 'setXcrs', xcr0: env.xcr0 },
     { op: 'run' },
     { op: 'getXcrs' },
+    ...after,
   ] as Step[];
-  const names: string[] = steps.map((x) => x.op);
-  const specs: CaseSpec[] = INCIDENT_VMMS.map((v) => ({ cpuid: cpuid ?? [], steps, policy: parseQemu(v)!.policy, timeoutMs: 2000, guestRip: GUEST.codeGpa }));
+  return { cpuid: cpuid ?? [], steps, names: steps.map((x) => x.op) };
+}
+
+/** Restores the saved state on one target session under each VMM policy; one executor batch. */
+export async function restoreOnTarget(s: LabSession, src: SourceState): Promise<IncidentCell[]> {
+  const kernel = s.machine.kernel;
+  const host = s.machine.host;
+  const srcHost = hostByName(labHost(src.host)!.catalogueHost)!;
+  const srcKernel = kernelById(src.kernel)!;
+  const { cpuid, steps, names } = restoreSteps(s, src);
+  const specs: CaseSpec[] = INCIDENT_VMMS.map((v) => ({ cpuid, steps, policy: parseQemu(v)!.policy, timeoutMs: 2000, guestRip: GUEST.codeGpa }));
   const results = await s.vm.exec.runCases(specs);
   return INCIDENT_VMMS.map((v, i) => {
     const r = results[i]!;
-    const stepWords = r.steps.map((x, j) => `${names[j]}:${x.skipped ? 'skipped' : errnoName(x.errno)}`);
-    const run = r.steps[names.indexOf('run')];
-    let real: RealIncidentOutcome;
-    let diff: string[] = [];
-    const compare = (): string[] => {
-      if (!run?.run?.checkpoint || !src.view) return ['guest did not reach its checkpoint'];
-      const d = diffFx(src.view, fxViewOfImage(run.run.fxsave));
-      const xcr0 = r.steps[names.indexOf('getXcrs')]?.xcr0;
-      if (xcr0 !== undefined && xcr0 !== src.xcr0) d.push(`xcr0 ${hx(xcr0)} (source ${hx(src.xcr0)})`);
-      return d;
-    };
-    if (r.stoppedAt !== null) {
-      if (r.aborted || run?.skipped) real = 'aborted';
-      else {
-        real = 'incomplete';
-        diff = compare();
-      }
-    } else if (!run?.run?.checkpoint) {
-      real = 'no-checkpoint';
-      diff = ['guest did not reach its checkpoint'];
-    } else {
-      diff = compare();
-      real = diff.length ? 'lost' : 'intact';
-    }
+    const { real, diff, steps: stepWords } = classifyRestore(r, names, src);
     const model = migrate(
       { vcpu: VCPU, source: { kernel: srcKernel, host: srcHost }, target: { kernel, host, fixup: 'kernel-default' }, vmm: parseQemu(v)!, guest: GUEST_SPEC },
     );
