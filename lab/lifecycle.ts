@@ -155,7 +155,9 @@ export async function replayChain(spec: ChainSpec, opts: { progress: (label: str
         const got = r!.steps[plan1.names.lastIndexOf('getXsave')];
         const realFails = hopFails(h.op, c.real);
         const hop: HopResult = { ...base, real: c.real, agree: c.real === h.model, fails: { real: realFails, model: modelFails }, steps: c.steps, diff: c.diff };
-        if (got?.xsave && got.errno === 0 && !got.skipped) {
+        // The guest goes on from this hop only when it resumed here (intact or incomplete); after an
+        // aborted migration it goes on from where it was, after an aborted resume not at all.
+        if ((c.real === 'intact' || c.real === 'incomplete') && got?.xsave && got.errno === 0 && !got.skipped) {
           const region = got.xsave.slice();
           hop.savedXstateBv = hx(new DataView(region.buffer, region.byteOffset).getBigUint64(512, true));
           const xcr0 = r!.steps[plan1.names.indexOf('getXcrs')]?.xcr0 ?? prev.xcr0;
