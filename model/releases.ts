@@ -5,15 +5,24 @@
 //
 // A release id has no hyphen (`pve8.0`), so it never reads as a kernel id (`pve-6.8`).
 // Every entry cites where its facts come from; a fact not checked against a source is listed
-// in `unconfirmed`, and anything that rests on it says so.
-import { kernelById } from './kernels';
-import { parseQemu } from './vmm';
+// in `unconfirmed` (UNCONFIRMED), and anything that rests on it says so. docs/releases.md
+// renders this file as a table.
+import { PveVariant, kernelById } from './kernels';
+import { QemuPolicy, parseQemu } from './vmm';
 
 export interface ReleaseKernel {
   /** a kernel id of model/kernels.ts */
   kernel: string;
   /** the kernel a fresh install or an upgrade boots; the others are opt-in */
   default: boolean;
+  /** pve-kernel / proxmox-kernel package versions this row stands for, e.g. `6.2.16-5 … 6.2.16-18` */
+  versions?: string;
+  /** YYYY-MM this row became installable on the release; absent: shipped with the release */
+  from?: string;
+  /** YYYY-MM an update of the same kernel series replaced this row; absent: current */
+  until?: string;
+  /** why a shipped kernel without a row of its own is mapped to this row (same GET/SET rules) */
+  note?: string;
 }
 
 export interface Release {
@@ -25,84 +34,216 @@ export interface Release {
   debian: string;
   /** first release date, YYYY-MM */
   date: string;
+  /** every kernel row a node of this release can run over the release's life (see `from`/`until`) */
   kernels: readonly ReleaseKernel[];
   /** QEMU as shipped (pve-qemu-kvm), a parseQemu id such as `qemu-7.2` */
   qemu: string;
+  /** a newer QEMU that reached this release's repository before the next minor, if any */
+  laterQemu?: string;
+  /** YYYY-MM of `laterQemu` */
+  laterQemuFrom?: string;
   sources: readonly string[];
   unconfirmed: readonly string[];
 }
 
-const NOTES = 'https://pve.proxmox.com/wiki/Roadmap';
+/** An upgrade of a node from one release to another, in one supported step. */
+export type Upgrade = readonly [from: string, to: string];
+
+// Sources, each read for this catalogue (commit 'model/releases.ts: catalogue from the sources').
+const KERNEL_CHANGELOG = 'proxmox/pve-kernel debian/changelog (read via the code index)';
+const QEMU_CHANGELOG = 'proxmox/pve-qemu debian/changelog (read via the code index; ends at 7.2.0-8, 2023-03-17)';
+const PVE7TO8 = 'proxmox/pve-manager PVE/CLI/pve7to8.pm: upgrade to 8 needs proxmox-ve >= 7.4-1';
+const PVE8TO9 =
+  'proxmox/pve-manager PVE/CLI/pve8to9.pm: upgrade to 9 needs proxmox-ve >= 8.4-0; a PVE 8 node is expected to run kernel 6.2, 6.5, 6.8, 6.11 or 6.14';
+const RESEARCH = 'shared/research/kernel-semantics.md §6 (pve-kernel git history: which branches carry the PKRU patch)';
+const UNPATCHED_62 =
+  'no row for the PVE 6.2 kernel before the PKRU patch: mapped to linux-6.2, whose GET/SET rules it shares (upstream 6.2 with ad856280ddea and a1020a25e697; kernel-semantics.md §1)';
 
 export const RELEASES: readonly Release[] = [
   {
     id: 'pve7.4', major: 7, minor: 4, debian: 'bullseye', date: '2023-03',
-    kernels: [{ kernel: 'pve-5.15', default: true }],
+    kernels: [
+      { kernel: 'pve-5.15', default: true, versions: '5.15.x (Ubuntu Jammy based)' },
+      { kernel: 'linux-6.2', default: false, versions: '6.2.6-1 … 6.2.11-2 (bullseye)', until: '2023-07', note: UNPATCHED_62 },
+      { kernel: 'pve-6.2-2023-07', default: false, versions: '6.2.16 (bullseye-6.2) with the PKRU patch', from: '2023-07', until: '2023-10' },
+      { kernel: 'pve-6.2-2023-10', default: false, versions: '6.2.16 (bullseye-6.2) with da42753efe17', from: '2023-10' },
+    ],
     qemu: 'qemu-7.2',
-    sources: [NOTES],
-    unconfirmed: ['opt-in 6.1/6.2 kernels of PVE 7.4 not modelled yet'],
+    sources: [
+      KERNEL_CHANGELOG + ': 6.2.16-5 (2023-07-14) names "our 5.15 based kernel (default in Proxmox VE 7.4)"; bullseye 6.2.2-1/6.2.6-1 (2023-03-13/14) … 6.2.11-2 (2023-05-10)',
+      QEMU_CHANGELOG + ': 7.2.0-1 (2022-12-16) … 7.2.0-8 (2023-03-17), the QEMU current when 7.4 came out',
+      RESEARCH + ': bullseye-6.2 carries variant A; da42753efe17 (2023-10-21) backports 18164f66e6c5 + 8647c52e9504 to it',
+      PVE7TO8,
+    ],
+    unconfirmed: [
+      'release month 2023-03 (Proxmox release notes not read here)',
+      '6.2 as the opt-in kernel named by the 7.4 release notes (the changelog shows bullseye 6.2 builds from 2023-03)',
+      'the month the PKRU patch reached the bullseye-6.2 build (taken to be 2023-07 like bookworm)',
+      'the opt-in 6.1 kernel of PVE 7.3/7.4 (bullseye 6.1.x, 2022-12 … 2023-03) is not modelled; it would map to linux-6.2 like the un-patched 6.2',
+      'pve-5.15 leaks like 5.16 (the Jammy FPU-rework backport; see the pve-5.15 row of model/kernels.ts)',
+    ],
   },
   {
     id: 'pve8.0', major: 8, minor: 0, debian: 'bookworm', date: '2023-06',
-    kernels: [{ kernel: 'pve-6.2-2023-07', default: true }, { kernel: 'pve-6.2-2023-10', default: false }],
+    kernels: [
+      { kernel: 'linux-6.2', default: true, versions: '6.2.16-3 … 6.2.16-4', until: '2023-07', note: UNPATCHED_62 },
+      { kernel: 'pve-6.2-2023-07', default: true, versions: '6.2.16-5 … 6.2.16-18', from: '2023-07', until: '2023-10' },
+      { kernel: 'pve-6.2-2023-10', default: true, versions: '6.2.16-19 …', from: '2023-10' },
+      { kernel: 'pve-6.5', default: false, versions: '6.5.3-1 …', from: '2023-10' },
+    ],
     qemu: 'qemu-8.0',
-    sources: [NOTES],
-    unconfirmed: [],
+    laterQemu: 'qemu-8.1', laterQemuFrom: '2023-11',
+    sources: [
+      KERNEL_CHANGELOG + ': 6.2.16-1 (2023-05-20) first bookworm build; 6.2.16-3 (2023-06-17); 6.2.16-5 (2023-07-14) "kvm: xsave set: mask-out PKRU bit …"; 6.2.16-19 (2023-10-24) "constraining guest-supported xfeatures only at KVM_GET_XSAVE{2}"; proxmox-kernel-6.5 6.5.3-1~1 (2023-10-13)',
+      RESEARCH + ': patch 1559d22f3510 (2023-07-14), backport 6d825fcff3fc (2023-10-21) on bookworm-6.2',
+      PVE7TO8,
+    ],
+    unconfirmed: [
+      'release month 2023-06 and 6.2.16-3 as the kernel of the 8.0 ISO (the changelog dates 6.2.16-3 to 2023-06-17; release notes not read here)',
+      'QEMU 8.0 as shipped (kernel-semantics.md §7.2 marks it UNCONFIRMED too)',
+      'QEMU 8.1 reaching PVE 8.0 nodes before the 8.1 release',
+    ],
   },
   {
     id: 'pve8.1', major: 8, minor: 1, debian: 'bookworm', date: '2023-11',
-    kernels: [{ kernel: 'pve-6.5', default: true }],
+    kernels: [{ kernel: 'pve-6.5', default: true, versions: '6.5.11-x' }],
     qemu: 'qemu-8.1',
-    sources: [NOTES],
-    unconfirmed: [],
+    sources: [
+      KERNEL_CHANGELOG + ': proxmox-kernel-6.5 6.5.11-1 (2023-11-08) … 6.5.11-4 (2023-11-20, signed kernel for secure boot)',
+      RESEARCH + ': bookworm-6.5 carries variant A',
+      PVE8TO9,
+    ],
+    unconfirmed: [
+      'release month 2023-11, 6.5 as the default kernel and QEMU 8.1 as shipped (release notes not read here)',
+      'the opt-in 6.8 kernel offered to 8.1 nodes before 8.2 (changelog: 6.8.1-1, 2024-04-02) is not listed; it is the pve-6.8 row of 8.2',
+    ],
   },
   {
     id: 'pve8.2', major: 8, minor: 2, debian: 'bookworm', date: '2024-04',
-    kernels: [{ kernel: 'pve-6.8', default: true }],
+    kernels: [{ kernel: 'pve-6.8', default: true, versions: '6.8.4-x …' }],
     qemu: 'qemu-8.1',
-    sources: [NOTES],
-    unconfirmed: [],
+    laterQemu: 'qemu-9.0', laterQemuFrom: '2024-07',
+    sources: [
+      KERNEL_CHANGELOG + ': proxmox-kernel-6.8 6.8.1-1 (2024-04-02, Ubuntu 24.04 Noble based), 6.8.4-2 (2024-04-10)',
+      RESEARCH + ': bookworm-6.8 carries variant A (6.8.12, still rebased in 2026)',
+      PVE8TO9,
+    ],
+    unconfirmed: [
+      'release month 2024-04 and 6.8 as the default kernel (release notes not read here)',
+      'QEMU 8.1 (8.1.5) as shipped: PVE skipped QEMU 8.2; from memory, not read here',
+      'QEMU 9.0 reaching PVE 8.2 nodes in mid 2024, before 8.3',
+    ],
   },
   {
     id: 'pve8.3', major: 8, minor: 3, debian: 'bookworm', date: '2024-11',
-    kernels: [{ kernel: 'pve-6.8', default: true }, { kernel: 'pve-6.11', default: false }],
+    kernels: [
+      { kernel: 'pve-6.8', default: true, versions: '6.8.12-x' },
+      { kernel: 'pve-6.11', default: false, versions: '6.11.0-1 …' },
+    ],
     qemu: 'qemu-9.0',
-    sources: [NOTES],
-    unconfirmed: [],
+    sources: [
+      KERNEL_CHANGELOG + ': proxmox-kernel-6.11 6.11.0-1 (2024-10-23, Ubuntu 24.10 Oracular based); proxmox-kernel-6.8 6.8.12-3 (2024-10-23)',
+      'https://pastebin.com/1Q5zkKsD (pveversion: proxmox-ve 8.3.0, running kernel 6.8.12-5-pve)',
+      RESEARCH + ': bookworm-6.11 carries variant A',
+      PVE8TO9,
+    ],
+    unconfirmed: ['release month 2024-11, 6.11 as the opt-in named by the release notes, and QEMU 9.0 as shipped (release notes not read here)'],
   },
   {
     id: 'pve8.4', major: 8, minor: 4, debian: 'bookworm', date: '2025-04',
-    kernels: [{ kernel: 'pve-6.8', default: true }, { kernel: 'pve-6.14', default: false }],
+    kernels: [
+      { kernel: 'pve-6.8', default: true, versions: '6.8.12-x' },
+      { kernel: 'pve-6.14', default: false, versions: '6.14.0-2 … 6.14.8 (bookworm)' },
+    ],
     qemu: 'qemu-9.2',
-    sources: [NOTES],
-    unconfirmed: [],
+    sources: [
+      KERNEL_CHANGELOG + ': proxmox-kernel-6.14 6.14.0-1 (2025-03-26, Ubuntu 25.04 Plucky based) … 6.14.8-3~bpo12+1 (2025-09-12) on bookworm',
+      RESEARCH + ': bookworm-6.14 carries variant B (9ecdffc222e0, 2025-03-28)',
+      PVE8TO9,
+    ],
+    unconfirmed: ['release month 2025-04, 6.14 as the opt-in named by the release notes, and QEMU 9.2 as shipped (release notes not read here)'],
   },
   {
     id: 'pve9.0', major: 9, minor: 0, debian: 'trixie', date: '2025-08',
-    kernels: [{ kernel: 'pve-6.14', default: true }],
+    kernels: [{ kernel: 'pve-6.14', default: true, versions: '6.14.8-x' }],
     qemu: 'qemu-10.0',
-    sources: [NOTES],
-    unconfirmed: [],
+    sources: [
+      'https://www.thenextgentechinsider.com/proxmox-ve-9-0-unveiled-debian-13-kernel-6-14-82-update (quotes the 9.0 announcement: Debian 13 Trixie, kernel 6.14.8-2, QEMU 10.0.2; 2025-08-05)',
+      RESEARCH + ': trixie-6.14 carries variant B',
+      PVE8TO9,
+    ],
+    unconfirmed: ['the opt-in 6.17 kernel offered to 9.0 nodes before 9.1 is not listed; it is the pve-6.17 row of 9.1'],
   },
-];
-
-/** Supported upgrades: within a major to any later minor, and from the last minor of a major
- *  to the next major (7.4 → 8.x, 8.4 → 9.x); never 7 → 9 directly. */
-export const UPGRADES: readonly (readonly [string, string])[] = [
-  ['pve7.4', 'pve8.0'],
-  ['pve8.0', 'pve8.1'], ['pve8.1', 'pve8.2'], ['pve8.2', 'pve8.3'], ['pve8.3', 'pve8.4'],
-  ['pve8.4', 'pve9.0'],
+  {
+    id: 'pve9.1', major: 9, minor: 1, debian: 'trixie', date: '2025-11',
+    kernels: [{ kernel: 'pve-6.17', default: true, versions: '6.17.x' }],
+    qemu: 'qemu-10.1',
+    sources: [
+      'https://deepwiki.com/anomixer/proxmox-vgpu-installer/5.6-kernel-compatibility-management ("Proxmox VE 9.1.1 introduced kernel 6.17+")',
+      RESEARCH + ': trixie-6.17 carries variant B',
+    ],
+    unconfirmed: ['release month 2025-11 and QEMU 10.1 as shipped (release notes not read here; the one source is third-party)'],
+  },
+  {
+    id: 'pve9.2', major: 9, minor: 2, debian: 'trixie', date: '2026-05',
+    kernels: [{ kernel: 'pve-7.0', default: true, versions: '7.0.x' }],
+    qemu: 'qemu-11.0',
+    sources: [
+      'https://blog.margrop.net/en/post/proxmox-ve-9-2-dynamic-load-balancer-release/ (summarises the 9.2 release of 2026-05-21: Debian 13.5 Trixie, kernel 7.0, QEMU 11.0)',
+      RESEARCH + ': the 7.0 kernel (master, 7.0.14 as read 2026-08-22) carries variant C (c122cdc78e79)',
+    ],
+    unconfirmed: [
+      'the 9.2 facts come from a third-party summary, not the Proxmox release notes',
+      'the pve-7.0 row models pve-kernel master as read; the 7.0 build 9.2 shipped in 2026-05 is taken to carry variant C (c122cdc78e79 is of 2026-03)',
+    ],
+  },
 ];
 
 export const RELEASE_IDS: readonly string[] = RELEASES.map((r) => r.id);
 
-export function releaseById(id: string): Release | undefined {
-  return RELEASES.find((r) => r.id === id);
+export function releaseById(id: string, releases: readonly Release[] = RELEASES): Release | undefined {
+  return releases.find((r) => r.id === id);
 }
 
+/** The highest minor of `major` in the catalogue: the only release a node leaves that major from. */
+export function lastMinorOf(major: number, releases: readonly Release[] = RELEASES): Release | undefined {
+  return releases.filter((r) => r.major === major).sort((a, b) => b.minor - a.minor)[0];
+}
+
+/**
+ * The supported upgrades: within a major to any later minor (apt full-upgrade on the same
+ * repository), and from the last minor of a major to the next major's first release (pve7to8
+ * needs >= 7.4-1, pve8to9 needs >= 8.4-0); never 7 → 9 directly. An in-place major upgrade
+ * lands on the newest minor of the next major at that time, which the model spells as X.0
+ * followed by a within-major step.
+ */
+export function supportedUpgrades(releases: readonly Release[]): Upgrade[] {
+  const out: Upgrade[] = [];
+  for (const a of releases) {
+    for (const b of releases) {
+      if (a.major === b.major && b.minor > a.minor) out.push([a.id, b.id]);
+      const first = releases.filter((r) => r.major === a.major + 1).sort((x, y) => x.minor - y.minor)[0];
+      if (b === first && lastMinorOf(a.major, releases) === a) out.push([a.id, b.id]);
+    }
+  }
+  return out;
+}
+
+export const UPGRADES: readonly Upgrade[] = supportedUpgrades(RELEASES);
+
 /** Releases a node of `from` can be upgraded to in one supported step. */
-export function upgradesFrom(from: string): string[] {
-  return UPGRADES.filter(([a]) => a === from).map(([, b]) => b);
+export function upgradesFrom(from: string, upgrades: readonly Upgrade[] = UPGRADES): string[] {
+  return upgrades.filter(([a]) => a === from).map(([, b]) => b);
+}
+
+/** Every release reachable from `id` by one or more supported upgrades, in catalogue order. */
+export function reachableFrom(id: string, upgrades: readonly Upgrade[] = UPGRADES, releases: readonly Release[] = RELEASES): string[] {
+  const seen = new Set<string>();
+  const todo = [id];
+  while (todo.length > 0) {
+    for (const b of upgradesFrom(todo.pop()!, upgrades)) if (!seen.has(b)) { seen.add(b); todo.push(b); }
+  }
+  return releases.map((r) => r.id).filter((r) => seen.has(r));
 }
 
 /** Releases at or after `id` in release order (the ones a `--drop-at id` removes the patch from). */
@@ -111,15 +252,103 @@ export function releasesFrom(id: string): Release[] {
   return i < 0 ? [] : RELEASES.slice(i);
 }
 
-/** Every kernel and QEMU id the catalogue names must exist; a typo here would silently model nothing. */
-export function checkReleases(): string[] {
+/** Kernel rows a node of `r` ran on the release date (the release "as shipped"). */
+export function shippedKernels(r: Release): ReleaseKernel[] {
+  return r.kernels.filter((k) => k.from === undefined);
+}
+
+/** Kernel rows a node of `r` runs with every update of the release applied. */
+export function currentKernels(r: Release): ReleaseKernel[] {
+  return r.kernels.filter((k) => k.until === undefined);
+}
+
+/** The default kernel row on the release date, or with every update applied. */
+export function defaultKernel(r: Release, when: 'shipped' | 'current' = 'current'): string | undefined {
+  return (when === 'shipped' ? shippedKernels(r) : currentKernels(r)).find((k) => k.default)?.kernel;
+}
+
+/** The Proxmox PKRU patch a release kernel row carries: the pvePatch field of its kernels.ts row. */
+export function patchOf(k: ReleaseKernel): PveVariant | null {
+  return kernelById(k.kernel)?.pvePatch ?? null;
+}
+
+/** The QEMU restore policy of a release as shipped, or with `laterQemu` applied. */
+export function qemuPolicyOf(r: Release, when: 'shipped' | 'current' = 'shipped'): QemuPolicy | undefined {
+  const id = when === 'current' && r.laterQemu ? r.laterQemu : r.qemu;
+  return parseQemu(id)?.policy;
+}
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** Upgrades that close a cycle (each reported once, by the edge that returns to a release on the path). */
+function cycles(upgrades: readonly Upgrade[]): string[] {
+  const out: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const nodes = [...new Set(upgrades.flat())];
+  const visit = (n: string): void => {
+    state.set(n, 'open');
+    for (const m of upgradesFrom(n, upgrades)) {
+      if (state.get(m) === 'open') out.push(`upgrade ${n} → ${m}: closes an upgrade cycle`);
+      else if (!state.has(m)) visit(m);
+    }
+    state.set(n, 'done');
+  };
+  for (const n of nodes) if (!state.has(n)) visit(n);
+  return out;
+}
+
+/**
+ * Problems of a catalogue: every kernel and QEMU id must exist (a typo would silently model
+ * nothing), every release must cite a source, and the upgrade graph must be the supported one
+ * (no cycle, no downgrade, no skipped major, majors left only from their last minor).
+ */
+export function checkReleases(releases: readonly Release[] = RELEASES, upgrades: readonly Upgrade[] = UPGRADES): string[] {
   const errors: string[] = [];
-  for (const r of RELEASES) {
+  const ids = new Set<string>();
+  releases.forEach((r, i) => {
     if (!/^pve\d+\.\d+$/.test(r.id)) errors.push(`${r.id}: id must read pveMAJOR.MINOR`);
-    for (const k of r.kernels) if (!kernelById(k.kernel)) errors.push(`${r.id}: unknown kernel ${k.kernel}`);
-    if (r.kernels.filter((k) => k.default).length !== 1) errors.push(`${r.id}: exactly one default kernel`);
-    if (!parseQemu(r.qemu)) errors.push(`${r.id}: bad qemu id ${r.qemu}`);
+    else if (r.id !== `pve${r.major}.${r.minor}`) errors.push(`${r.id}: id does not match major ${r.major} / minor ${r.minor}`);
+    if (ids.has(r.id)) errors.push(`${r.id}: duplicate release id`);
+    ids.add(r.id);
+    const prev = releases[i - 1];
+    if (prev && (prev.major > r.major || (prev.major === r.major && prev.minor >= r.minor))) errors.push(`${r.id}: out of release order after ${prev.id}`);
+    if (!MONTH.test(r.date)) errors.push(`${r.id}: date ${r.date} must read YYYY-MM`);
+    if (prev && r.date < prev.date) errors.push(`${r.id}: date ${r.date} before ${prev.id}'s ${prev.date}`);
+    if (r.sources.length === 0 || r.sources.some((s) => s.trim() === '')) errors.push(`${r.id}: release without source`);
+    for (const k of r.kernels) {
+      if (!kernelById(k.kernel)) errors.push(`${r.id}: unknown kernel ${k.kernel}`);
+      for (const [field, m] of [['from', k.from], ['until', k.until]] as const) {
+        if (m !== undefined && !MONTH.test(m)) errors.push(`${r.id}: kernel ${k.kernel} ${field} ${m} must read YYYY-MM`);
+      }
+      if (k.from !== undefined && k.from < r.date) errors.push(`${r.id}: kernel ${k.kernel} from ${k.from} before the release date ${r.date}`);
+      if (k.from !== undefined && k.until !== undefined && k.until <= k.from) errors.push(`${r.id}: kernel ${k.kernel} until ${k.until} not after from ${k.from}`);
+    }
+    for (const [when, list] of [['shipped', shippedKernels(r)], ['current', currentKernels(r)]] as const) {
+      if (list.filter((k) => k.default).length !== 1) errors.push(`${r.id}: exactly one default kernel ${when}`);
+    }
+    const q = parseQemu(r.qemu);
+    if (!q) errors.push(`${r.id}: bad qemu id ${r.qemu}`);
+    if (r.laterQemu !== undefined) {
+      const l = parseQemu(r.laterQemu);
+      if (!l) errors.push(`${r.id}: bad laterQemu id ${r.laterQemu}`);
+      else if (q && (l.major < q.major || (l.major === q.major && l.minor <= q.minor))) errors.push(`${r.id}: laterQemu ${r.laterQemu} not newer than ${r.qemu}`);
+      if (r.laterQemuFrom === undefined || !MONTH.test(r.laterQemuFrom)) errors.push(`${r.id}: laterQemu needs laterQemuFrom YYYY-MM`);
+    }
+  });
+  for (const [a, b] of upgrades) {
+    const ra = releases.find((r) => r.id === a);
+    const rb = releases.find((r) => r.id === b);
+    if (!ra || !rb) { errors.push(`upgrade ${a} → ${b}: unknown release`); continue; }
+    if (rb.major < ra.major || (rb.major === ra.major && rb.minor <= ra.minor)) errors.push(`upgrade ${a} → ${b}: not to a later release`);
+    if (rb.major > ra.major + 1) errors.push(`upgrade ${a} → ${b}: skips a major`);
+    if (rb.major === ra.major + 1 && lastMinorOf(ra.major, releases) !== ra) errors.push(`upgrade ${a} → ${b}: a major is left only from its last minor`);
   }
-  for (const [a, b] of UPGRADES) if (!releaseById(a) || !releaseById(b)) errors.push(`upgrade ${a} → ${b}: unknown release`);
+  errors.push(...cycles(upgrades));
+  // every release but the first must be reachable by upgrades, or the lifecycle search never visits it
+  const first = releases[0];
+  if (first) {
+    const reach = new Set(reachableFrom(first.id, upgrades, releases));
+    for (const r of releases.slice(1)) if (!reach.has(r.id)) errors.push(`${r.id}: not reachable by upgrades from ${first.id}`);
+  }
   return errors;
 }
