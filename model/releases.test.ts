@@ -82,10 +82,19 @@ describe('the catalogue as shipped', () => {
     }
   });
 
-  test('later QEMU within a release: 8.0 gets 8.1, 8.2 gets 9.0 (policy ignore → abort)', () => {
-    expect(qemuPolicyOf(releaseById('pve8.0')!, 'current')).toBe('ignore');
-    expect(qemuPolicyOf(releaseById('pve8.2')!, 'shipped')).toBe('ignore');
-    expect(qemuPolicyOf(releaseById('pve8.2')!, 'current')).toBe('abort');
+  test.each([
+    ['pve8.0', 'qemu-8.1', '2023-10', 'ignore'],
+    ['pve8.2', 'qemu-9.0', '2024-06', 'abort'],
+    ['pve8.3', 'qemu-9.2', '2025-02', 'abort'],
+  ])('%s gets %s in %s within the release (policy %s)', (id, later, month, policy) => {
+    const r = releaseById(id)!;
+    expect([r.laterQemu, r.laterQemuFrom, qemuPolicyOf(r, 'current')]).toEqual([later, month, policy]);
+  });
+
+  test('QEMU 8.2 (the first that aborts on a failed put) never shipped: the abort policy arrives with 9.0, in 8.2 by update and 8.3 as shipped', () => {
+    expect(RELEASES.some((r) => r.qemu === 'qemu-8.2' || r.laterQemu === 'qemu-8.2')).toBe(false);
+    expect(RELEASES.find((r) => qemuPolicyOf(r, 'shipped') === 'abort')?.id).toBe('pve8.3');
+    expect(RELEASES.find((r) => qemuPolicyOf(r, 'current') === 'abort')?.id).toBe('pve8.2');
   });
 });
 

@@ -52,6 +52,8 @@ export type Upgrade = readonly [from: string, to: string];
 // Sources, each read for this catalogue (commit 'model/releases.ts: catalogue from the sources').
 const KERNEL_CHANGELOG = 'proxmox/pve-kernel debian/changelog (read via the code index)';
 const QEMU_CHANGELOG = 'proxmox/pve-qemu debian/changelog (read via the code index; ends at 7.2.0-8, 2023-03-17)';
+const QEMU_CHANGELOG_PORT =
+  "jiangcuo/pve-qemu debian/changelog (a port that keeps Proxmox's pve-qemu-kvm entries, up to 9.2.0-5 of 2025-04-04; read via the code index)";
 const PVE7TO8 = 'proxmox/pve-manager PVE/CLI/pve7to8.pm: upgrade to 8 needs proxmox-ve >= 7.4-1';
 const PVE8TO9 =
   'proxmox/pve-manager PVE/CLI/pve8to9.pm: upgrade to 9 needs proxmox-ve >= 8.4-0; a PVE 8 node is expected to run kernel 6.2, 6.5, 6.8, 6.11 or 6.14';
@@ -92,16 +94,16 @@ export const RELEASES: readonly Release[] = [
       { kernel: 'pve-6.5', default: false, versions: '6.5.3-1 …', from: '2023-10' },
     ],
     qemu: 'qemu-8.0',
-    laterQemu: 'qemu-8.1', laterQemuFrom: '2023-11',
+    laterQemu: 'qemu-8.1', laterQemuFrom: '2023-10',
     sources: [
       KERNEL_CHANGELOG + ': 6.2.16-1 (2023-05-20) first bookworm build; 6.2.16-3 (2023-06-17); 6.2.16-5 (2023-07-14) "kvm: xsave set: mask-out PKRU bit …"; 6.2.16-19 (2023-10-24) "constraining guest-supported xfeatures only at KVM_GET_XSAVE{2}"; proxmox-kernel-6.5 6.5.3-1~1 (2023-10-13)',
       RESEARCH + ': patch 1559d22f3510 (2023-07-14), backport 6d825fcff3fc (2023-10-21) on bookworm-6.2',
+      QEMU_CHANGELOG_PORT + ': 8.0.0-1 (2023-05-22, "re-build for Proxmox VE 8 / Debian 12 Bookworm"), 8.0.2-1 (2023-06-06) … 8.0.2-7 (2023-10-04); 8.1.2-1 (2023-10-24)',
       PVE7TO8,
     ],
     unconfirmed: [
       'release month 2023-06 and 6.2.16-3 as the kernel of the 8.0 ISO (the changelog dates 6.2.16-3 to 2023-06-17; release notes not read here)',
-      'QEMU 8.0 as shipped (kernel-semantics.md §7.2 marks it UNCONFIRMED too)',
-      'QEMU 8.1 reaching PVE 8.0 nodes before the 8.1 release',
+      'changelog dates are build dates: the month a build reached the public repositories may be later',
     ],
   },
   {
@@ -110,11 +112,12 @@ export const RELEASES: readonly Release[] = [
     qemu: 'qemu-8.1',
     sources: [
       KERNEL_CHANGELOG + ': proxmox-kernel-6.5 6.5.11-1 (2023-11-08) … 6.5.11-4 (2023-11-20, signed kernel for secure boot)',
+      QEMU_CHANGELOG_PORT + ': 8.1.2-1 (2023-10-24) … 8.1.2-6 (2023-12-15), 8.1.5-1 (2024-02-02)',
       RESEARCH + ': bookworm-6.5 carries variant A',
       PVE8TO9,
     ],
     unconfirmed: [
-      'release month 2023-11, 6.5 as the default kernel and QEMU 8.1 as shipped (release notes not read here)',
+      'release month 2023-11 and 6.5 as the default kernel (release notes not read here)',
       'the opt-in 6.8 kernel offered to 8.1 nodes before 8.2 (changelog: 6.8.1-1, 2024-04-02) is not listed; it is the pve-6.8 row of 8.2',
     ],
   },
@@ -122,16 +125,16 @@ export const RELEASES: readonly Release[] = [
     id: 'pve8.2', major: 8, minor: 2, debian: 'bookworm', date: '2024-04',
     kernels: [{ kernel: 'pve-6.8', default: true, versions: '6.8.4-x …' }],
     qemu: 'qemu-8.1',
-    laterQemu: 'qemu-9.0', laterQemuFrom: '2024-07',
+    laterQemu: 'qemu-9.0', laterQemuFrom: '2024-06',
     sources: [
       KERNEL_CHANGELOG + ': proxmox-kernel-6.8 6.8.1-1 (2024-04-02, Ubuntu 24.04 Noble based), 6.8.4-2 (2024-04-10)',
+      QEMU_CHANGELOG_PORT + ': 8.1.5-5 (2024-04-11); 8.2.2-1 (2024-04-27) and 9.0.0-1 (2024-04-29), where 9.0.0-2 (2024-05-17) says "Proxmox VE only ever had 8.2 on the test repository and 9.0 not yet in any public repository"; 9.0.2-1 (2024-07-29)',
       RESEARCH + ': bookworm-6.8 carries variant A (6.8.12, still rebased in 2026)',
       PVE8TO9,
     ],
     unconfirmed: [
       'release month 2024-04 and 6.8 as the default kernel (release notes not read here)',
-      'QEMU 8.1 (8.1.5) as shipped: PVE skipped QEMU 8.2; from memory, not read here',
-      'QEMU 9.0 reaching PVE 8.2 nodes in mid 2024, before 8.3',
+      'the month QEMU 9.0 reached the public repositories (after 2024-05-17 by the changelog; taken as 2024-06)',
     ],
   },
   {
@@ -141,13 +144,18 @@ export const RELEASES: readonly Release[] = [
       { kernel: 'pve-6.11', default: false, versions: '6.11.0-1 …' },
     ],
     qemu: 'qemu-9.0',
+    laterQemu: 'qemu-9.2', laterQemuFrom: '2025-02',
     sources: [
       KERNEL_CHANGELOG + ': proxmox-kernel-6.11 6.11.0-1 (2024-10-23, Ubuntu 24.10 Oracular based); proxmox-kernel-6.8 6.8.12-3 (2024-10-23)',
       'https://pastebin.com/1Q5zkKsD (pveversion: proxmox-ve 8.3.0, running kernel 6.8.12-5-pve)',
+      QEMU_CHANGELOG_PORT + ': 9.0.2-4 (2024-11-10); 9.1.2-1 (2024-12-11); 9.2.0-1 (2025-02-04)',
       RESEARCH + ': bookworm-6.11 carries variant A',
       PVE8TO9,
     ],
-    unconfirmed: ['release month 2024-11, 6.11 as the opt-in named by the release notes, and QEMU 9.0 as shipped (release notes not read here)'],
+    unconfirmed: [
+      'release month 2024-11 and 6.11 as the opt-in named by the release notes (release notes not read here)',
+      'QEMU 9.1 (2024-12) came between 9.0 and 9.2; the model keeps only the last update of a release',
+    ],
   },
   {
     id: 'pve8.4', major: 8, minor: 4, debian: 'bookworm', date: '2025-04',
@@ -158,10 +166,14 @@ export const RELEASES: readonly Release[] = [
     qemu: 'qemu-9.2',
     sources: [
       KERNEL_CHANGELOG + ': proxmox-kernel-6.14 6.14.0-1 (2025-03-26, Ubuntu 25.04 Plucky based) … 6.14.8-3~bpo12+1 (2025-09-12) on bookworm',
+      QEMU_CHANGELOG_PORT + ': 9.2.0-1 (2025-02-04) … 9.2.0-5 (2025-04-04)',
       RESEARCH + ': bookworm-6.14 carries variant B (9ecdffc222e0, 2025-03-28)',
       PVE8TO9,
     ],
-    unconfirmed: ['release month 2025-04, 6.14 as the opt-in named by the release notes, and QEMU 9.2 as shipped (release notes not read here)'],
+    unconfirmed: [
+      'release month 2025-04 and 6.14 as the opt-in named by the release notes (release notes not read here)',
+      'a QEMU 10.0 build for PVE 8.4 (bookworm) before 9.0 is not looked for: the port changelog ends at 9.2.0-5',
+    ],
   },
   {
     id: 'pve9.0', major: 9, minor: 0, debian: 'trixie', date: '2025-08',
