@@ -69,6 +69,14 @@ describe('the catalogue as shipped', () => {
     expect(currentKernels(releaseById('pve7.4')!).map((k) => [k.kernel, patchOf(k)])).toEqual([['pve-5.15', null], ['pve-6.2-2023-10', 'A']]);
   });
 
+  test('PVE 9.1 nodes could run 7.0 (variant C) from 2026-04, before 9.2 shipped it', () => {
+    const r = releaseById('pve9.1')!;
+    expect(currentKernels(r).map((k) => [k.kernel, k.default, k.from ?? r.date, patchOf(k)])).toEqual([
+      ['pve-6.17', true, '2025-11', 'B'],
+      ['pve-7.0', false, '2026-04', 'C'],
+    ]);
+  });
+
   test('a mapped kernel (no row of its own) says why in a note, and the row exists', () => {
     const mapped = RELEASES.flatMap((r) => r.kernels.filter((k) => k.note).map((k) => k.kernel));
     expect(mapped.length).toBeGreaterThan(0);

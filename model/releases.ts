@@ -60,13 +60,15 @@ const PVE8TO9 =
 const RESEARCH = 'shared/research/kernel-semantics.md §6 (pve-kernel git history: which branches carry the PKRU patch)';
 const UNPATCHED_62 =
   'no row for the PVE 6.2 kernel before the PKRU patch: mapped to linux-6.2, whose GET/SET rules it shares (upstream 6.2 with ad856280ddea and a1020a25e697; kernel-semantics.md §1)';
+const UNPATCHED_61_62 =
+  'no row for the PVE 7 opt-in 6.1 and 6.2 kernels before the PKRU patch: mapped to linux-6.2, whose GET/SET rules both share (6.1 already has ad856280ddea (5.17) and a1020a25e697 (6.0-rc7); kernel-semantics.md §1; the lab kernel debian-6.1-2023 applies the same rules)';
 
 export const RELEASES: readonly Release[] = [
   {
     id: 'pve7.4', major: 7, minor: 4, debian: 'bullseye', date: '2023-03',
     kernels: [
       { kernel: 'pve-5.15', default: true, versions: '5.15.x (Ubuntu Jammy based)' },
-      { kernel: 'linux-6.2', default: false, versions: '6.2.6-1 … 6.2.11-2 (bullseye)', until: '2023-07', note: UNPATCHED_62 },
+      { kernel: 'linux-6.2', default: false, versions: '6.1.x (6.1.0-1 … 6.1.15-1) and 6.2.x (6.2.2-1 … 6.2.11-2), bullseye', until: '2023-07', note: UNPATCHED_61_62 },
       { kernel: 'pve-6.2-2023-07', default: false, versions: '6.2.16 (bullseye-6.2) with the PKRU patch', from: '2023-07', until: '2023-10' },
       { kernel: 'pve-6.2-2023-10', default: false, versions: '6.2.16 (bullseye-6.2) with da42753efe17', from: '2023-10' },
     ],
@@ -76,12 +78,12 @@ export const RELEASES: readonly Release[] = [
       QEMU_CHANGELOG + ': 7.2.0-1 (2022-12-16) … 7.2.0-8 (2023-03-17), the QEMU current when 7.4 came out',
       RESEARCH + ': bullseye-6.2 carries variant A; da42753efe17 (2023-10-21) backports 18164f66e6c5 + 8647c52e9504 to it',
       PVE7TO8,
+      'https://github.com/morph027/pve-iso-2-pxe/pull/37 (2023-03-23: "Proxmox VE 7.4 Released", links the press release)',
+      'https://github.com/jiangcuo/Proxmox-Arm64/issues/15 (2023-04-09: links the forum thread "Opt-in Linux 6.2 Kernel for Proxmox VE 7.x available")',
+      'https://github.com/fabianishere/pve-edge-kernel/issues/367 (2023-04-04, maintainer: "Proxmox offers both Linux 6.1 and 6.2 at the moment")',
     ],
     unconfirmed: [
-      'release month 2023-03 (Proxmox release notes not read here)',
-      '6.2 as the opt-in kernel named by the 7.4 release notes (the changelog shows bullseye 6.2 builds from 2023-03)',
       'the month the PKRU patch reached the bullseye-6.2 build (taken to be 2023-07 like bookworm)',
-      'the opt-in 6.1 kernel of PVE 7.3/7.4 (bullseye 6.1.x, 2022-12 … 2023-03) is not modelled; it would map to linux-6.2 like the un-patched 6.2',
       'pve-5.15 leaks like 5.16 (the Jammy FPU-rework backport; see the pve-5.15 row of model/kernels.ts)',
     ],
   },
@@ -100,9 +102,11 @@ export const RELEASES: readonly Release[] = [
       RESEARCH + ': patch 1559d22f3510 (2023-07-14), backport 6d825fcff3fc (2023-10-21) on bookworm-6.2',
       QEMU_CHANGELOG_PORT + ': 8.0.0-1 (2023-05-22, "re-build for Proxmox VE 8 / Debian 12 Bookworm"), 8.0.2-1 (2023-06-06) … 8.0.2-7 (2023-10-04); 8.1.2-1 (2023-10-24)',
       PVE7TO8,
+      'https://github.com/morph027/pve-iso-2-pxe/pull/39 (2023-06-22: PXE-installed Proxmox VE 8.0, links the press release)',
+      'https://github.com/luchina-gabriel/OSX-PROXMOX/pull/30 (2023-06-30: "pve-manager/8.0.3 … running kernel: 6.2.16-3-pve")',
     ],
     unconfirmed: [
-      'release month 2023-06 and 6.2.16-3 as the kernel of the 8.0 ISO (the changelog dates 6.2.16-3 to 2023-06-17; release notes not read here)',
+      '6.2.16-3 as the kernel of the 8.0 ISO itself (a node on 8.0.3 a week later ran it; the release notes were not read here)',
       'changelog dates are build dates: the month a build reached the public repositories may be later',
     ],
   },
@@ -115,9 +119,10 @@ export const RELEASES: readonly Release[] = [
       QEMU_CHANGELOG_PORT + ': 8.1.2-1 (2023-10-24) … 8.1.2-6 (2023-12-15), 8.1.5-1 (2024-02-02)',
       RESEARCH + ': bookworm-6.5 carries variant A',
       PVE8TO9,
+      'https://github.com/morph027/pve-iso-2-pxe/pull/41 (2023-11-24: PXE-installed Proxmox VE 8.1)',
+      'https://github.com/fabianishere/pve-edge-kernel/issues/371 (2023-12-03: "Proxmox VE 8.1 uses the 6.5 kernel")',
     ],
     unconfirmed: [
-      'release month 2023-11 and 6.5 as the default kernel (release notes not read here)',
       'the opt-in 6.8 kernel offered to 8.1 nodes before 8.2 (changelog: 6.8.1-1, 2024-04-02) is not listed; it is the pve-6.8 row of 8.2',
     ],
   },
@@ -131,9 +136,10 @@ export const RELEASES: readonly Release[] = [
       QEMU_CHANGELOG_PORT + ': 8.1.5-5 (2024-04-11); 8.2.2-1 (2024-04-27) and 9.0.0-1 (2024-04-29), where 9.0.0-2 (2024-05-17) says "Proxmox VE only ever had 8.2 on the test repository and 9.0 not yet in any public repository"; 9.0.2-1 (2024-07-29)',
       RESEARCH + ': bookworm-6.8 carries variant A (6.8.12, still rebased in 2026)',
       PVE8TO9,
+      'https://github.com/brunokc/pve-kernel-builder/issues/15 (2024-05-31: "proxmox 8.2.2 with 6.8.4-x-pve")',
     ],
     unconfirmed: [
-      'release month 2024-04 and 6.8 as the default kernel (release notes not read here)',
+      'release month 2024-04 (release notes not read here; the 6.8.4 kernel and QEMU 8.1.5 builds of early April fit it)',
       'the month QEMU 9.0 reached the public repositories (after 2024-05-17 by the changelog; taken as 2024-06)',
     ],
   },
@@ -148,12 +154,12 @@ export const RELEASES: readonly Release[] = [
     sources: [
       KERNEL_CHANGELOG + ': proxmox-kernel-6.11 6.11.0-1 (2024-10-23, Ubuntu 24.10 Oracular based); proxmox-kernel-6.8 6.8.12-3 (2024-10-23)',
       'https://pastebin.com/1Q5zkKsD (pveversion: proxmox-ve 8.3.0, running kernel 6.8.12-5-pve)',
+      'https://github.com/strongtz/i915-sriov-dkms/issues/224 (2024-11-22: "Proxmox 8.3 dropped this week", "kernel 6.8.12-4 or 6.11"; a fresh install of pve-manager 8.3.0 runs 6.8.12-4-pve)',
       QEMU_CHANGELOG_PORT + ': 9.0.2-4 (2024-11-10); 9.1.2-1 (2024-12-11); 9.2.0-1 (2025-02-04)',
       RESEARCH + ': bookworm-6.11 carries variant A',
       PVE8TO9,
     ],
     unconfirmed: [
-      'release month 2024-11 and 6.11 as the opt-in named by the release notes (release notes not read here)',
       'QEMU 9.1 (2024-12) came between 9.0 and 9.2; the model keeps only the last update of a release',
     ],
   },
@@ -167,11 +173,11 @@ export const RELEASES: readonly Release[] = [
     sources: [
       KERNEL_CHANGELOG + ': proxmox-kernel-6.14 6.14.0-1 (2025-03-26, Ubuntu 25.04 Plucky based) … 6.14.8-3~bpo12+1 (2025-09-12) on bookworm',
       QEMU_CHANGELOG_PORT + ': 9.2.0-1 (2025-02-04) … 9.2.0-5 (2025-04-04)',
+      'https://github.com/jiangcuo/pxvirt/issues/177 (quotes the 8.4 release notes: released 2025-04-09, Debian 12.10, kernel 6.8.12-9 default, 6.14 opt-in, QEMU 9.2.0)',
       RESEARCH + ': bookworm-6.14 carries variant B (9ecdffc222e0, 2025-03-28)',
       PVE8TO9,
     ],
     unconfirmed: [
-      'release month 2025-04 and 6.14 as the opt-in named by the release notes (release notes not read here)',
       'a QEMU 10.0 build for PVE 8.4 (bookworm) before 9.0 is not looked for: the port changelog ends at 9.2.0-5',
     ],
   },
@@ -183,18 +189,31 @@ export const RELEASES: readonly Release[] = [
       'https://www.thenextgentechinsider.com/proxmox-ve-9-0-unveiled-debian-13-kernel-6-14-82-update (quotes the 9.0 announcement: Debian 13 Trixie, kernel 6.14.8-2, QEMU 10.0.2; 2025-08-05)',
       RESEARCH + ': trixie-6.14 carries variant B',
       PVE8TO9,
+      'https://github.com/AdityaGarg8/pve-edge-kernel-t2/issues/11 (2025-08-07: "From release notes … Proxmox VE 9 is using a newer Linux kernel 6.14.8-2 as stable default")',
+      'https://github.com/CCOSTAN/Home-AssistantConfig/issues/1745 (links https://pve.proxmox.com/wiki/Upgrade_from_8_to_9; hosts must be current on 8.4 before the major upgrade)',
     ],
     unconfirmed: ['the opt-in 6.17 kernel offered to 9.0 nodes before 9.1 is not listed; it is the pve-6.17 row of 9.1'],
   },
   {
     id: 'pve9.1', major: 9, minor: 1, debian: 'trixie', date: '2025-11',
-    kernels: [{ kernel: 'pve-6.17', default: true, versions: '6.17.x' }],
+    kernels: [
+      { kernel: 'pve-6.17', default: true, versions: '6.17.x (6.17.13-1 … 6.17.13-4 in 2026)' },
+      {
+        kernel: 'pve-7.0', default: false, versions: '7.0.0-3 (2026-04-21 build)', from: '2026-04',
+        note: 'apt upgrade on the no-subscription repository installed and booted 7.0.0-3 on 9.1.9 while the enterprise repository stayed on 6.17.13: modelled as opt-in',
+      },
+    ],
     qemu: 'qemu-10.1',
     sources: [
+      'https://github.com/theori-io/copy-fail-CVE-2026-31431/issues/38 (2026-04-30: pve-manager 9.1.6 … 9.1.9 running 6.17.13-2-pve on the subscription repository, 7.0.0-3-pve on no-subscription; proxmox-kernel-6.14, -6.17 and -7.0 installed side by side)',
+      'https://github.com/theori-io/copy-fail-CVE-2026-31431/pull/106 (2026-05-02: Proxmox VE 9.1.9, apt upgrade moves the kernel from 6.17.13-1-pve to 7.0.0-3-pve)',
       'https://deepwiki.com/anomixer/proxmox-vgpu-installer/5.6-kernel-compatibility-management ("Proxmox VE 9.1.1 introduced kernel 6.17+")',
       RESEARCH + ': trixie-6.17 carries variant B',
     ],
-    unconfirmed: ['release month 2025-11 and QEMU 10.1 as shipped (release notes not read here; the one source is third-party)'],
+    unconfirmed: [
+      'release month 2025-11 and QEMU 10.1 as shipped (release notes and the pve-qemu changelog past 9.2 not read here)',
+      'whether 7.0 became the default of 9.1 on the no-subscription repository before 9.2 (modelled as opt-in)',
+    ],
   },
   {
     id: 'pve9.2', major: 9, minor: 2, debian: 'trixie', date: '2026-05',
