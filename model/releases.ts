@@ -112,10 +112,13 @@ export const RELEASES: readonly Release[] = [
   },
   {
     id: 'pve8.1', major: 8, minor: 1, debian: 'bookworm', date: '2023-11',
-    kernels: [{ kernel: 'pve-6.5', default: true, versions: '6.5.11-x' }],
+    kernels: [
+      { kernel: 'pve-6.5', default: true, versions: '6.5.11-x … 6.5.13-x' },
+      { kernel: 'pve-6.8', default: false, versions: '6.8.1-1 (2024-04-02) …', from: '2024-04' },
+    ],
     qemu: 'qemu-8.1',
     sources: [
-      KERNEL_CHANGELOG + ': proxmox-kernel-6.5 6.5.11-1 (2023-11-08) … 6.5.11-4 (2023-11-20, signed kernel for secure boot)',
+      KERNEL_CHANGELOG + ': proxmox-kernel-6.5 6.5.11-1 (2023-11-08) … 6.5.11-4 (2023-11-20, signed kernel for secure boot) … 6.5.13-4 (2024-03-29); proxmox-kernel-6.8 6.8.1-1 (2024-04-02)',
       QEMU_CHANGELOG_PORT + ': 8.1.2-1 (2023-10-24) … 8.1.2-6 (2023-12-15), 8.1.5-1 (2024-02-02)',
       RESEARCH + ': bookworm-6.5 carries variant A',
       PVE8TO9,
@@ -123,7 +126,7 @@ export const RELEASES: readonly Release[] = [
       'https://github.com/fabianishere/pve-edge-kernel/issues/371 (2023-12-03: "Proxmox VE 8.1 uses the 6.5 kernel")',
     ],
     unconfirmed: [
-      'the opt-in 6.8 kernel offered to 8.1 nodes before 8.2 (changelog: 6.8.1-1, 2024-04-02) is not listed; it is the pve-6.8 row of 8.2',
+      'the 6.8 opt-in may have reached 8.1 nodes on the test repository in 2024-03 already (the model takes the 6.8.1-1 build month)',
     ],
   },
   {
