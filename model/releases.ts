@@ -21,7 +21,7 @@ export interface ReleaseKernel {
   from?: string;
   /** YYYY-MM an update of the same kernel series replaced this row; absent: current */
   until?: string;
-  /** why a shipped kernel without a row of its own is mapped to this row (same GET/SET rules) */
+  /** a remark on this row: why a shipped kernel without a row of its own maps to it (same GET/SET rules), or how it is modelled */
   note?: string;
 }
 

@@ -27,7 +27,7 @@ export function releasesMarkdown(releases: readonly Release[], upgrades: readonl
     out.push(`| ${r.id} | ${r.debian} | ${r.date} | ${r.kernels.map(kernelCell).join('<br>')} | ${qemu} | ${policy} | ${patchCell(r)} | ${to} |`);
   }
   out.push('');
-  out.push('† a shipped kernel without a row of its own, mapped to the row whose GET/SET rules it shares:');
+  out.push('† remarks on kernel rows (a shipped kernel without a row of its own is mapped to the row whose GET/SET rules it shares):');
   out.push('');
   const notes = new Map<string, string[]>();
   for (const r of releases) for (const k of r.kernels) if (k.note) notes.set(k.note, [...(notes.get(k.note) ?? []), `${r.id} ${k.versions ?? k.kernel}`]);
