@@ -2,10 +2,10 @@
 // class on the way. A failure's counterexample, as fast-check shrank it, is turned into a
 // replayable case file (the same case `check` writes for that seed and run count).
 import fc from 'fast-check';
-import { Fixup, MASK, setXsave } from '../model';
-import { IoctlScenario, LeakScenario, buildIoctl } from '../properties/arbitraries/scenarios';
+import { Fixup, MASK, MigrationSpec } from '../model';
+import { IoctlScenario, LeakScenario } from '../properties/arbitraries/scenarios';
 import { PROPERTIES } from '../properties/claims';
-import { PropertyFailure, PropertyId, PropertyRun, RoundTripScenario, leakSpec, propertyRunOf } from '../properties/properties';
+import { IoctlCase, PropertyFailure, PropertyId, PropertyRun, RoundTripScenario, propertyRunOf } from '../properties/properties';
 import { counterexampleCase } from '../properties/counterexample';
 import { Counts, Coverage, IoctlCoverage, addCounts, bump, emptyIoctl } from '../properties/coverage';
 
@@ -46,25 +46,25 @@ export interface BatchResult {
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 
-function ioctlCounts(s: IoctlScenario, into: IoctlCoverage, extra: Counts): void {
-  const b = buildIoctl(s);
+function ioctlCounts(s: IoctlScenario, b: IoctlCase, into: IoctlCoverage, extra: Counts): void {
   into.cases++;
   into[b.cls]++;
-  if (setXsave(b.vcpu, b.region, null).rc !== 0) into.rejected++;
+  if (b.plain().rc !== 0) into.rejected++;
   bump(extra, `host-pku:${yesNo((s.host.xcr0 & MASK.PKRU) !== 0n)}`);
   bump(extra, `cpuid:${s.cpuid.kind}`);
 }
 
-function extraCounts(id: PropertyId, s: unknown, ioctl: IoctlCoverage, extra: Counts): void {
+/** `built` is the property's `build(s)`, shared with `classify` and `check`. */
+function extraCounts(id: PropertyId, s: unknown, built: unknown, ioctl: IoctlCoverage, extra: Counts): void {
   switch (id) {
     case 'P1':
     case 'P3':
     case 'P4':
-      ioctlCounts(s as IoctlScenario, ioctl, extra);
+      ioctlCounts(s as IoctlScenario, built as IoctlCase, ioctl, extra);
       return;
     case 'P2': {
       const l = s as LeakScenario;
-      const spec = leakSpec(l);
+      const spec = built as MigrationSpec;
       bump(extra, `target-host-pku:${yesNo((spec.target.host.xcr0 & MASK.PKRU) !== 0n)}`);
       bump(extra, `vmm:${l.vmm.policy}`);
       bump(extra, `source:${l.sourceKernel.id}`);
@@ -87,14 +87,16 @@ export function runBatch(id: PropertyId, fixup: Fixup, seed: number, numRuns: nu
   let counting = true;
   let cases = 0;
   const prop = fc.property(p.arb, (s) => {
-    if (counting) {
-      cases++;
-      bump(classes, p.classify(s));
-      extraCounts(id, s, ioctl, extra);
-    }
     let why: string | null;
     try {
-      why = p.check(s, fixup);
+      if (counting) cases++;
+      // Built once, for the counters and the check (issue 12).
+      const built = p.build(s);
+      if (counting) {
+        bump(classes, p.classify(s, built));
+        extraCounts(id, s, built, ioctl, extra);
+      }
+      why = p.check(s, fixup, built);
     } catch (e) {
       counting = false; // shrinking from here on
       throw e;

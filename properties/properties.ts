@@ -29,6 +29,8 @@ import {
   sourceVcpu,
   writeU64,
   readU64,
+  MigrationSpec,
+  SetXsaveResult,
 } from '../model';
 import { cpuidChoiceArb, cpuidFor, describeCpuid } from './arbitraries/cpuid';
 import { hostArb } from './arbitraries/hosts';
@@ -50,15 +52,42 @@ import { Host } from '../model';
 
 export type PropertyId = 'P1' | 'P2' | 'P3' | 'P4' | 'P5';
 
-export interface PropertyDef<S> {
+export interface PropertyDef<S, B = unknown> {
   id: PropertyId;
   title: string;
   statement: string;
   arb: fc.Arbitrary<S>;
+  /**
+   * The model objects a scenario stands for. A fuzz batch builds them once per case and hands
+   * them to the coverage counters, `classify` and `check` (issue 12: a case was built up to
+   * three times). Callers that have none let `check` and `classify` build their own.
+   */
+  build(s: S): B;
   /** null when the claim holds for this scenario, else why not */
-  check(s: S, fixup: Fixup): string | null;
+  check(s: S, fixup: Fixup, built?: B): string | null;
   /** the class a scenario belongs to, for coverage statistics */
-  classify(s: S): string;
+  classify(s: S, built?: B): string;
+}
+
+/**
+ * A KVM_SET_XSAVE case of P1, P3 and P4, built once: the vCPU and buffer, and the unpatched
+ * kernel's answer, computed on first use and shared by P4's check, its classification and the
+ * coverage count of rejected buffers.
+ */
+export interface IoctlCase extends BuiltIoctl {
+  plain(): SetXsaveResult;
+}
+
+export function buildIoctlCase(s: IoctlScenario): IoctlCase {
+  const b = buildIoctl(s);
+  let plain: SetXsaveResult | null = null;
+  return {
+    vcpu: b.vcpu,
+    region: b.region,
+    guestSupported: b.guestSupported,
+    cls: b.cls,
+    plain: () => (plain ??= setXsave(b.vcpu, b.region, null)),
+  };
 }
 
 function stateDiff(a: Vcpu, b: Vcpu): string | null {
@@ -69,15 +98,15 @@ function stateDiff(a: Vcpu, b: Vcpu): string | null {
 }
 
 // ---- P1 ----------------------------------------------------------------------------------
-export const P1: PropertyDef<IoctlScenario> = {
+export const P1: PropertyDef<IoctlScenario, IoctlCase> = {
   id: 'P1',
   title: 'no valid state is modified',
   statement:
     'For every kernel, host, vCPU CPUID, XCR0 and buffer whose XSTATE_BV ⊆ guest-supported XCR0 ∪ {x87, SSE} (any contents, any header and MXCSR), the fixup leaves every byte of the kernel copy unchanged, and KVM_SET_XSAVE returns the same result and leaves the same vCPU state with and without it.',
   arb: ioctlScenarioArb(['valid']),
-  check(s, fixup) {
-    const b = buildIoctl(s);
-    const plain = setXsave(b.vcpu, b.region, null);
+  build: buildIoctlCase,
+  check(s, fixup, b = buildIoctlCase(s)) {
+    const plain = b.plain();
     const fixed = setXsave(b.vcpu, b.region, fixup);
     if (fixed.fixupFired) return 'the fixup changed a valid buffer';
     if (plain.rc !== fixed.rc || plain.reason !== fixed.reason) return `result ${plain.rc}/${plain.reason} without the fixup, ${fixed.rc}/${fixed.reason} with it`;
@@ -110,15 +139,15 @@ export function cpuidChoiceAsVcpu(c: CpuidChoice, host: Host, kernel: KernelVari
   return { cpuid: cpuidFor(c, host, kernel) ?? [] };
 }
 
-export function makeP2(arb: fc.Arbitrary<LeakScenario> = leakScenarioArb()): PropertyDef<LeakScenario> {
+export function makeP2(arb: fc.Arbitrary<LeakScenario> = leakScenarioArb()): PropertyDef<LeakScenario, MigrationSpec> {
   return {
     id: 'P2',
     title: 'every leaked state becomes runnable',
     statement:
       'For every guest whose CPUID does not offer PKRU, saved by a leaky source kernel (linux-5.16, pve-5.15) on a PKU host with a non-zero host PKRU, restored by QEMU (7.2, 8.0, 8.2, 9.2) on any target kernel carrying the fixup (all catalogue kernels but linux-5.17) on a target host that supports the guest\'s features, with or without PKU: the saved state is leaked and the migration outcome is intact.',
     arb,
-    check(s, fixup) {
-      const spec = leakSpec(s);
+    build: leakSpec,
+    check(s, fixup, spec = leakSpec(s)) {
       const r = migrate(spec, fixup);
       if (!r.leaked) return `precondition: the saved XSTATE_BV ${hex(r.savedXstateBv)} is not leaked`;
       if (r.outcome !== 'intact') {
@@ -135,14 +164,14 @@ export const P2 = makeP2();
 // ---- P3 ----------------------------------------------------------------------------------
 const BV_BYTE = OFF.XSTATE_BV + 1; // bit 9 of the little-endian XSTATE_BV lives in byte 513, bit 1
 
-export const P3: PropertyDef<IoctlScenario> = {
+export const P3: PropertyDef<IoctlScenario, IoctlCase> = {
   id: 'P3',
   title: 'the fixup changes at most bit 9 of XSTATE_BV, and is idempotent',
   statement:
     'For every vCPU and every buffer (any XSTATE_BV, header, MXCSR and contents), the fixup changes no byte other than bit 9 of XSTATE_BV (byte 513, bit 1), and applying it twice gives the same buffer as applying it once.',
   arb: ioctlScenarioArb(['valid', 'leaked', 'random']),
-  check(s, fixup) {
-    const b = buildIoctl(s);
+  build: buildIoctlCase,
+  check(s, fixup, b = buildIoctlCase(s)) {
     const ctx = fixupContext(b.vcpu);
     const once = b.region.slice();
     fixup.fn(ctx, once);
@@ -166,15 +195,15 @@ export function withoutPkru(region: Uint8Array): Uint8Array {
   return r;
 }
 
-export const P4: PropertyDef<IoctlScenario> = {
+export const P4: PropertyDef<IoctlScenario, IoctlCase> = {
   id: 'P4',
   title: 'rejections stay rejections',
   statement:
     'For every kernel, vCPU and buffer the unpatched kernel refuses for a reason other than the leaked PKRU bit (it still refuses the buffer with bit 9 of XSTATE_BV cleared), the kernel with the fixup refuses it too.',
   arb: ioctlScenarioArb(['random', 'leaked', 'valid']),
-  check(s, fixup) {
-    const b = buildIoctl(s);
-    const plain = setXsave(b.vcpu, b.region, null);
+  build: buildIoctlCase,
+  check(s, fixup, b = buildIoctlCase(s)) {
+    const plain = b.plain();
     if (plain.rc === 0) return null;
     const plainCleared = setXsave(b.vcpu, withoutPkru(b.region), null);
     if (plainCleared.rc === 0) return null; // refused only for the PKRU bit: the fixup may accept
@@ -182,9 +211,8 @@ export const P4: PropertyDef<IoctlScenario> = {
     if (fixed.rc === 0) return `refused without the fixup (${plain.reason}) but accepted with it`;
     return null;
   },
-  classify: (s) => {
-    const b = buildIoctl(s);
-    const r = setXsave(b.vcpu, b.region, null);
+  classify: (s, b = buildIoctlCase(s)) => {
+    const r = b.plain();
     return r.rc === 0 ? 'accepted' : `rejected:${r.reason}`;
   },
 };
@@ -229,13 +257,14 @@ export function roundTrip(s: RoundTripScenario, fixup: Fixup | null): { diff: st
   return { diff, setRc: '0', why: diff.length ? `guest-visible state differs in ${diff.join(',')}` : null };
 }
 
-export function makeP5(arb: fc.Arbitrary<RoundTripScenario> = roundTripArb()): PropertyDef<RoundTripScenario> {
+export function makeP5(arb: fc.Arbitrary<RoundTripScenario> = roundTripArb()): PropertyDef<RoundTripScenario, null> {
   return {
     id: 'P5',
     title: 'round trip',
     statement:
       'On every non-leaky kernel (but linux-5.17 and the PVM variant, see findings), for every host, vCPU CPUID and guest state with a non-zero host PKRU, KVM_SET_XSAVE (with the fixup) of KVM_GET_XSAVE\'s buffer on a fresh vCPU with the same CPUID, followed by KVM_SET_XCRS, restores the guest-visible state.',
     arb,
+    build: () => null, // the round trip builds two vCPUs per fixup; nothing to share
     check: (s, fixup) => roundTrip(s, fixup).why,
     classify: (s) => `kernel:${s.kernel.id}`,
   };
@@ -259,10 +288,10 @@ export interface PropertyRun<S> {
   error: string | null;
 }
 
-export function runProperty<S>(p: PropertyDef<S>, fixup: Fixup, opts: { seed: number; numRuns: number; path?: string; coverage?: boolean }): PropertyRun<S> {
+export function runProperty<S, B>(p: PropertyDef<S, B>, fixup: Fixup, opts: { seed: number; numRuns: number; path?: string; coverage?: boolean }): PropertyRun<S> {
   const coverage: Record<string, number> = {};
   const prop = fc.property(p.arb, (s) => {
-    const why = p.check(s, fixup);
+    const why = p.check(s, fixup, p.build(s));
     if (why !== null) throw new PropertyFailure(why);
   });
   const details = fc.check(prop, { seed: opts.seed, numRuns: opts.numRuns, ...(opts.path ? { path: opts.path } : {}) });
@@ -270,7 +299,7 @@ export function runProperty<S>(p: PropertyDef<S>, fixup: Fixup, opts: { seed: nu
     // The classes the generator produced, on the same seed (fast-check regenerates the same values).
     const sample = fc.sample(p.arb, { seed: opts.seed, numRuns: Math.min(opts.numRuns, 2000) });
     for (const s of sample) {
-      const c = p.classify(s);
+      const c = p.classify(s, p.build(s));
       coverage[c] = (coverage[c] ?? 0) + 1;
     }
   }
@@ -281,7 +310,7 @@ export function runProperty<S>(p: PropertyDef<S>, fixup: Fixup, opts: { seed: nu
  * What fast-check found checking `p` (a predicate that throws PropertyFailure with the reason),
  * as a PropertyRun: the counterexample is the one fast-check shrank, kept as it is.
  */
-export function propertyRunOf<S>(p: PropertyDef<S>, details: fc.RunDetails<[S]>, opts: { seed: number; numRuns: number }, coverage: Record<string, number> = {}): PropertyRun<S> {
+export function propertyRunOf<S>(p: PropertyDef<S, unknown>, details: fc.RunDetails<[S]>, opts: { seed: number; numRuns: number }, coverage: Record<string, number> = {}): PropertyRun<S> {
   const ce = details.failed ? (details.counterexample?.[0] as S) ?? null : null;
   const err = details.errorInstance;
   const reason = err instanceof PropertyFailure ? err.message : err ? String(err) : null;

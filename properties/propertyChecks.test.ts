@@ -150,6 +150,7 @@ describe('runProperty honours its options', () => {
     let classified = 0;
     const p: PropertyDef<number> = {
       id: 'P1', title: 't', statement: 's', arb: fc.integer({ min: 0, max: 1000 }),
+      build: () => null,
       check: (n) => { calls++; return check(n); },
       classify: (n) => { classified++; return n % 2 ? 'odd' : 'even'; },
     };

@@ -88,3 +88,35 @@ test(`a batch keeps fast-check's shrunk counterexample: its case is the one chec
     expect(f!.caseJson).toBe(counterexampleCase(run)!.json);
   }
 });
+
+// Issue 12: coverage counting, classify and check share one built case. Before, P4 built each
+// case three times (counters, classify, check) and ran the unpatched SET three times.
+test(`a batch builds each case once and hands that build to classify and check (seed ${SEED})`, () => {
+  for (const id of ['P1', 'P2', 'P3', 'P4', 'P5'] as const) {
+    const p = PROPERTIES[id];
+    const original = p.build.bind(p);
+    const builds: unknown[] = [];
+    const build = jest.spyOn(p, 'build').mockImplementation((s) => {
+      // P5 builds nothing (null): a fresh object stands for it, to tell builds apart
+      const b = original(s) ?? { p5: true };
+      builds.push(b);
+      return b;
+    });
+    const passed: unknown[] = [];
+    const check = jest.spyOn(p, 'check').mockImplementation((_s, _f, b) => (passed.push(b), null));
+    const classified: unknown[] = [];
+    const classify = jest.spyOn(p, 'classify').mockImplementation((_s, b) => (classified.push(b), 'x'));
+    try {
+      const r = runBatch(id, PVE_FIXUP, SEED, 50);
+      expect(r.cases).toBe(50);
+      expect(builds).toHaveLength(50);
+      expect(passed).toEqual(builds);
+      expect(classified).toEqual(builds);
+      passed.forEach((b, i) => expect(b).toBe(builds[i]));
+    } finally {
+      build.mockRestore();
+      check.mockRestore();
+      classify.mockRestore();
+    }
+  }
+});
