@@ -1,17 +1,21 @@
 // One machine's conformance check, shared by kvm-check (the running kernel) and kvm-check --lab
 // (labCheck.ts): generate, predict, run, compare; print the summary; write each disagreement
 // as a case file.
-import { CaseOutcome, ConformanceRun, countByClass, runConformance } from '../kvm/conformance';
+import { CaseOutcome, ConformanceExecutor, ConformanceRun, countByClass, runConformance } from '../kvm/conformance';
 import { MachineCalibration } from '../kvm/calibration';
 import { FoundTarget, foundCase, writeFoundCase } from '../kvm/foundCase';
 import { CCase } from '../kvm/conformance';
-import { XsaveExecutor } from '../kvm/executor';
-import { generateCases } from '../kvm/generate';
+import { conformanceSeed } from '../kvm/generate';
+import { describeSteps, shrinkDisagreement } from '../kvm/shrink';
+import { sampleConformanceCases } from '../properties/arbitraries/conformance';
+import { shellSeed } from '../cases/seedText';
 import type { ThisMachine } from '../cases/resolve';
 import type { Fixup } from '../model';
 import { EXIT, UsageError } from './exitCodes';
 
 const MAX_FOUND_FILES = 100;
+/** Disagreements shrunk per run (each costs up to --shrink executor runs). */
+const MAX_SHRUNK = 3;
 
 export function positiveInt(name: string, v: string): number {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name}: expected a positive integer, got "${v}"`);
@@ -68,7 +72,28 @@ export interface KvmCheckReport {
   leaked: LeakDemo;
   infraErrors: ConformanceRun['infra'];
   disagreements: Array<{ index: number; cls: string; what: string; details: string[]; file: string | null }>;
+  /** with --shrink: the first disagreements, shrunk against the same backend */
+  shrunk: ShrunkReport[];
   calibration: Omit<MachineCalibration, 'table' | 'kernel' | 'host'> & { kernel: string; host: { name: string; xcr0: string; vendor: string; mxcsrMask: string; kernelXrstor: string } };
+}
+
+export interface ShrunkReport {
+  /** the original disagreeing case, and its record in fast-check's run */
+  index: number;
+  record: number;
+  cls: string;
+  what: string;
+  /** the shrunk case's steps, one line */
+  steps: string;
+  details: string[];
+  /** candidates run on the backend, and whether the budget ran out first */
+  shrinkSteps: number;
+  exhausted: boolean;
+  /** fast-check's path of the shrunk record (with the seed it replays it) */
+  path: string | null;
+  file: string | null;
+  /** reruns the check, which shrinks the same disagreement again */
+  rerun: string;
 }
 
 export interface CheckOptions {
@@ -84,10 +109,14 @@ export interface CheckOptions {
   onChunk?: (done: number, total: number) => void;
   /** one line of output (default console.log unless json) */
   log?: (s: string) => void;
+  /** shrink the first disagreements, each with at most this many candidate runs (0: no shrinking) */
+  shrink?: number;
+  /** the command that reruns this check (default: kvm-check on the running kernel) */
+  rerun?: string;
 }
 
 /** Generates, predicts, runs and compares the cases on one machine; prints the summary. */
-export async function checkMachine(exec: XsaveExecutor, cal: MachineCalibration, machine: ThisMachine, o: CheckOptions): Promise<{ report: KvmCheckReport; exit: number }> {
+export async function checkMachine(exec: ConformanceExecutor, cal: MachineCalibration, machine: ThisMachine, o: CheckOptions): Promise<{ report: KvmCheckReport; exit: number }> {
   const { n, chunk, seed, plugin, t0 } = o;
   const log = o.log ?? ((s: string): void => {
     if (!o.json) console.log(s);
@@ -99,10 +128,14 @@ export async function checkMachine(exec: XsaveExecutor, cal: MachineCalibration,
     // VMM side, and the fixup under test is the model of the kernel's patch (the real one is
     // the reference it is judged against).
     const patched = machine.kernel.pvePatch !== null;
-    const generated = generateCases({ machine, table: cal.table, size: cal.size }, n, seed);
-    const cases = patched ? generated.map((c) => ({ ...c, fixup: false })) : generated;
+    // Drawn from the fast-check arbitrary (issue 12), so that a disagreement shrinks.
+    const fcSeed = conformanceSeed(seed);
+    const ctx = { machine, table: cal.table, size: cal.size };
+    const sample = sampleConformanceCases(ctx, n, fcSeed);
+    const prepare = (c: CCase): CCase => (patched ? { ...c, fixup: false } : c);
+    const cases = sample.cases.map(prepare);
     const generateMs = Date.now() - tg;
-    log(`kvm-check: seed ${seed}, ${cases.length} cases, fixup ${plugin.name}${patched ? ` (as the model of the kernel's own patch, ${machine.kernel.pvePatch}; nothing applied on the VMM side)` : ''}`);
+    log(`kvm-check: seed ${seed}${String(fcSeed) !== seed ? ` (fast-check seed ${fcSeed})` : ''}, ${cases.length} cases, fixup ${plugin.name}${patched ? ` (as the model of the kernel's own patch, ${machine.kernel.pvePatch}; nothing applied on the VMM side)` : ''}`);
     const result = await runConformance(exec, machine, cases, patched ? { kernelPatch: plugin, chunkSize: chunk, onChunk: o.onChunk } : { plugin, chunkSize: chunk, onChunk: o.onChunk });
     for (const e of result.infra) {
       log(`  INFRASTRUCTURE ERROR in chunk ${e.chunk} (cases ${e.firstCase}…): ${e.kind}: ${e.message}${e.recovered ? ' — executor restarted, chunk rerun, earlier results kept' : e.lost ? ' — chunk lost after retrying' : ' — retried'}`);
@@ -134,6 +167,39 @@ export async function checkMachine(exec: XsaveExecutor, cal: MachineCalibration,
         file,
       });
     }
+    const shrunk: ShrunkReport[] = [];
+    if (o.shrink && bad.length) {
+      const rerun = `${o.rerun ?? `xsave-harness kvm-check --cases ${n} --seed ${shellSeed(seed)}`} --shrink ${o.shrink}`;
+      const done = new Set<number>();
+      for (const oc of bad) {
+        const record = sample.record[oc.index]!;
+        if (done.has(record)) continue; // the other half of a leaked pair
+        if (done.size >= MAX_SHRUNK) break;
+        done.add(record);
+        const r = await shrinkDisagreement(exec, machine, ctx, { seed: fcSeed, record, maxSteps: o.shrink, prepare, ...(patched ? { kernelPatch: plugin } : { plugin }) });
+        if (!r) {
+          log(`SHRINK case ${oc.index}: no longer disagrees when run again (not shrunk)`);
+          continue;
+        }
+        const c = r.cases[r.at]!;
+        let file: string | null = null;
+        const f = foundCase(c, r.outcome, r.prediction, { seed, release: o.target.release, kernelId: o.target.calibratedAs, target: o.target });
+        if (f) file = writeFoundCase(values.found, f);
+        shrunk.push({
+          index: oc.index,
+          record,
+          cls: c.cls,
+          what: c.what ?? '',
+          steps: describeSteps(c),
+          details: r.outcome.disagreements.map((d) => `step ${d.step} ${d.op}: ${d.field}: model ${d.expected}, kernel ${d.actual}`),
+          shrinkSteps: r.steps,
+          exhausted: r.exhausted,
+          path: r.path,
+          file,
+          rerun,
+        });
+      }
+    }
     const elapsedMs = Date.now() - t0;
     const report: KvmCheckReport = {
       seed,
@@ -150,6 +216,7 @@ export async function checkMachine(exec: XsaveExecutor, cal: MachineCalibration,
       leaked,
       infraErrors: result.infra,
       disagreements,
+      shrunk,
       calibration: (() => {
         const { table: _t, kernel, host, ...rest } = cal;
         void _t;
@@ -177,6 +244,14 @@ export async function checkMachine(exec: XsaveExecutor, cal: MachineCalibration,
       }
       if (disagreements.length > 20) log(`… ${disagreements.length - 20} more disagreements (--json lists all)`);
       if (bad.length > MAX_FOUND_FILES) log(`(only the first ${MAX_FOUND_FILES} disagreements were written as case files)`);
+      for (const x of shrunk) {
+        log(`SHRUNK case ${x.index} [${x.cls}] in ${x.shrinkSteps} shrink step(s)${x.exhausted ? ` (the --shrink budget ran out: maybe not minimal)` : ''}: ${x.what}`);
+        log(`    steps: ${x.steps}`);
+        for (const d of x.details.slice(0, 4)) log(`    ${d}`);
+        log(`    seed ${seed}, fast-check seed ${fcSeed}, record ${x.record}, shrunk path ${x.path ?? '?'}`);
+        if (x.file) log(`    case file: ${x.file}   (replay: xsave-harness replay --backend ${o.target.backend} ${x.file})`);
+        log(`    rerun: ${x.rerun}`);
+      }
       log(
         `agreement: ${agree}/${cases.length} cases (${((100 * agree) / cases.length).toFixed(2)}%), ${steps} ioctl steps, ` +
           `${infra ? `${infra} cases lost to infrastructure errors, ` : ''}${result.infra.length} infrastructure errors; ` +

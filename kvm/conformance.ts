@@ -15,7 +15,6 @@
  * KVM_SET_XSAVE, with the context the kernel patch would see: that is the patched kernel's path.
  */
 import {
-  CpuidEntry,
   Fixup,
   PVE_FIXUP,
   Vcpu,
@@ -36,33 +35,10 @@ import type { ThisMachine } from '../cases/resolve';
 import { CasesOutcome, ExecutorInfraError, XsaveExecutor } from './executor';
 import { FxView, diffFx, fxViewOfImage, fxViewOfModel } from './guestFx';
 import { CaseResult, CaseSpec, GUEST, Step, StepResult, errnoName } from './protocol';
+import type { CCase, CStep } from '../properties/arbitraries/conformance';
 
-export type CStep =
-  | { op: 'setCpuid2' }
-  /** KVM_SET_CPUID2 with the executor's KVM_GET_SUPPORTED_CPUID table (CCase.hostTable) */
-  | { op: 'setCpuid2Host' }
-  | { op: 'setXcrs'; xcr0: bigint }
-  | { op: 'setXsave'; region: Uint8Array }
-  /** ioctl: 'xsave' = KVM_GET_XSAVE (fails past 4096 bytes), 'xsave2' = KVM_GET_XSAVE2, absent = as QEMU picks (GET2 past 4096) */
-  | { op: 'getXsave'; ioctl?: 'xsave' | 'xsave2' }
-  | { op: 'getXcrs' }
-  /** run the guest (real mode; SET_SREGS/SET_REGS are issued first); must be the last step */
-  | { op: 'run' };
-
-export interface CCase {
-  /** class label, for the per-class counts */
-  cls: string;
-  /** entries given to every setCpuid2 step (may be empty) */
-  cpuid: CpuidEntry[];
-  /** the running kernel's KVM_GET_SUPPORTED_CPUID, for setCpuid2Host steps */
-  hostTable?: CpuidEntry[];
-  steps: CStep[];
-  /** apply the fixup to every SET_XSAVE buffer before the ioctl */
-  fixup: boolean;
-  /** free text for reports (which variation this case is) */
-  what?: string;
-  timeoutMs?: number;
-}
+// The case types live with their generator (properties/arbitraries/conformance.ts, issue 12).
+export type { CStep, CCase } from '../properties/arbitraries/conformance';
 
 export interface StepPrediction {
   op: CStep['op'];
@@ -280,6 +256,9 @@ export interface ConformanceRun {
   executorMs: number;
 }
 
+/** What a conformance run needs of an executor (a fake kernel in tests answers the same call). */
+export type ConformanceExecutor = Pick<XsaveExecutor, '__runCases'>;
+
 export interface RunOptions {
   plugin?: Fixup;
   /** the model of the patch a patched kernel carries (predictCase); default the Proxmox patch */
@@ -297,7 +276,7 @@ export interface RunOptions {
  * executor is restarted and the run continues from the chunk that was lost (retried `retries`
  * times, then counted as lost and skipped).
  */
-export async function runConformance(exec: XsaveExecutor, machine: ThisMachine, cases: readonly CCase[], opts: RunOptions = {}): Promise<ConformanceRun> {
+export async function runConformance(exec: ConformanceExecutor, machine: ThisMachine, cases: readonly CCase[], opts: RunOptions = {}): Promise<ConformanceRun> {
   const t0 = Date.now();
   const plugin = opts.plugin ?? PVE_FIXUP;
   const chunk = Math.max(1, opts.chunkSize ?? 500);

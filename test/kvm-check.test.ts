@@ -124,3 +124,23 @@ describe('kvm-check without KVM', () => {
     expect(cap.lines[0]).toMatch(/kvm-check: real KVM is not available: \/nonexistent\/kvm does not exist/);
   });
 });
+
+describe('kvm-check --shrink', () => {
+  it('takes a positive bound on shrink steps, and refuses anything else before touching /dev/kvm', async () => {
+    const prev = process.env.XSAVE_KVM_DEV;
+    process.env.XSAVE_KVM_DEV = '/nonexistent/kvm';
+    try {
+      await expect(kvmCheck(['--cases', '10', '--shrink', '0'])).rejects.toThrow(/--shrink: expected a positive integer, got "0"/);
+      await expect(kvmCheck(['--cases', '10', '--shrink', 'many'])).rejects.toThrow(/--shrink: expected a positive integer/);
+      const cap = captureLog();
+      try {
+        expect(await kvmCheck(['--cases', '10', '--shrink', '50'])).toBe(EXIT.NO_KVM);
+      } finally {
+        cap.restore();
+      }
+    } finally {
+      if (prev === undefined) delete process.env.XSAVE_KVM_DEV;
+      else process.env.XSAVE_KVM_DEV = prev;
+    }
+  });
+});

@@ -1,9 +1,10 @@
-// xsave-harness kvm-check [--cases N] [--seed S] [--json] [--found DIR] [--fixup PATH] [--chunk N]
+// xsave-harness kvm-check [--cases N] [--seed S] [--shrink N] [--json] [--found DIR] [--fixup PATH] [--chunk N]
 //                         [--lab KERNEL[,KERNEL...] --host pku|nopku|noavx|all [--jobs J]]
 // Conformance of the model with a real kernel: calibrate (kernel/host `this`; with --lab, the lab
 // kernel booted under QEMU, its calibration a check of its catalogue entry), generate cases the
 // host can express, predict them with the model, run them for real, compare. Every disagreement
-// is written to DIR as a case file. Exit 0 full agreement, 1 a disagreement, 2 cases lost to an
+// is written to DIR as a case file; with --shrink N the first disagreements are shrunk on the
+// same backend (at most N candidate runs each) and printed with the seed and a rerun command. Exit 0 full agreement, 1 a disagreement, 2 cases lost to an
 // infrastructure failure, 3 usage, 4 no usable /dev/kvm (with --lab: QEMU is not installed).
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +17,7 @@ import { runLab } from './labCheck';
 
 export { KvmCheckReport, LeakDemo, checkMachine, leakDemo, positiveInt } from '../checkMachine';
 
-export const usage = 'kvm-check [--cases N] [--seed S] [--json] [--found DIR] [--fixup PATH] [--chunk N] [--lab K1,K2 --host pku|nopku|noavx|all [--jobs J]]   the model against a real kernel: the running one (/dev/kvm) or lab kernels under QEMU';
+export const usage = 'kvm-check [--cases N] [--seed S] [--shrink N] [--json] [--found DIR] [--fixup PATH] [--chunk N] [--lab K1,K2 --host pku|nopku|noavx|all [--jobs J]]   the model against a real kernel: the running one (/dev/kvm) or lab kernels under QEMU';
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -24,6 +25,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       cases: { type: 'string', default: '10000' },
       seed: { type: 'string' },
+      shrink: { type: 'string' },
       json: { type: 'boolean', default: false },
       found: { type: 'string', default: path.join('corpus', 'found') },
       fixup: { type: 'string' },
@@ -38,7 +40,9 @@ export async function run(argv: string[]): Promise<number> {
   // Chunk size: 500 cases per request on /dev/kvm; 250 in a lab VM, where smaller batches keep
   // the emulated virtio port busy while the guest works (bench/lab.ts measured 250 fastest).
   const chunk = positiveInt('chunk', values.chunk ?? (values.lab !== undefined || values.host !== undefined ? '250' : '500'));
-  // --seed: an integer or any string; the case generator is seedrandom keyed by it as given (seedrandom's own semantics)
+  const shrink = values.shrink === undefined ? 0 : positiveInt('shrink', values.shrink);
+  // --seed: an integer or any string (cases/seedText.ts: a string through seedrandom) seeds the
+  // fast-check arbitrary of the cases (properties/arbitraries/conformance.ts)
   if (values.seed !== undefined && values.seed.length === 0) throw new UsageError('--seed: expected an integer or a non-empty string, got ""');
   const seed = values.seed ?? String(Date.now() % 0x7fffffff);
   const plugin = await loadFixup(values.fixup);
@@ -47,7 +51,7 @@ export async function run(argv: string[]): Promise<number> {
   };
 
   if (values.lab !== undefined || values.host !== undefined) {
-    return runLab({ kernels: values.lab ?? '', hosts: values.host ?? 'all', n, chunk, seed, plugin, json: values.json, found: values.found, jobs: values.jobs, record: values.record });
+    return runLab({ kernels: values.lab ?? '', hosts: values.host ?? 'all', n, chunk, seed, plugin, json: values.json, found: values.found, jobs: values.jobs, record: values.record, shrink });
   }
   const t0 = Date.now();
   const session = await openKvm();
@@ -63,6 +67,7 @@ export async function run(argv: string[]): Promise<number> {
       n,
       chunk,
       seed,
+      shrink,
       plugin,
       json: values.json,
       found: values.found,

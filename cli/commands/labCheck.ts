@@ -26,6 +26,8 @@ export interface LabRunOptions {
   found: string;
   jobs?: string;
   record?: string;
+  /** kvm-check --shrink: candidate runs per shrunk disagreement (0: none) */
+  shrink?: number;
 }
 
 export interface LabPairResult {
@@ -109,6 +111,8 @@ async function runPair(kernel: string, host: string, o: LabRunOptions, lines: st
       found: o.found,
       t0,
       target: { kernel, host: res.catalogueHost, backend: `lab:${kernel}:${host}`, release: s.cal.release, calibratedAs: kernel },
+      shrink: o.shrink,
+      rerun: `xsave-harness kvm-check --lab ${kernel} --host ${host} --cases ${o.n} --seed ${shellSeed(o.seed)}`,
       onChunk: (done, total) => p.update(`${done}/${total} cases`),
       log: (x) => log(`  ${x}`),
     });
