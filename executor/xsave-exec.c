@@ -7,6 +7,9 @@
  * trusted: every count and length is checked against the bytes actually
  * present and against fixed maxima before anything is executed.
  *
+ * The field table of every record below is kvm/wire.ts; test/executor-wire.test.ts
+ * checks this file's #defines, enums and its rd_ and wb_ calls against it.
+ *
  * ------------------------------------------------------------------------
  * FRAMING
  *   frame   := u32 body_len, body[body_len]

@@ -1,103 +1,27 @@
 /**
- * Wire protocol of executor/xsave-exec (see the comment at the top of
- * executor/xsave-exec.c, which is the normative description; this is a summary).
- *
- * Every message is a frame: `u32 body_len` followed by `body_len` bytes. All integers are
- * little-endian.
- *
- * Request body:  u32 magic "XSXQ" (0x51585358), u16 version (1), u16 op, u32 seq, u32 count, payload
- *   op 0 PING  (count 0, no payload)
- *   op 1 PROBE (count 0, no payload)
- *   op 2 CASES (count = number of case records, each self-sized, see `encodeCase`)
- * Reply body:    u32 magic "XSXR" (0x52585358), u16 version, u16 op, u32 seq, u32 status, u32 count, payload
- *   status != 0: payload = u16 len + message text; count 0.
- *   PING:  u32 pid, u32 version.  PROBE: see `decodeProbe`.  CASES: `count` case results.
- *
- * Case record: u32 case_len, u8 policy, u8 n_steps, u8 n_regions, u8 n_xcr0, u16 n_cpuid,
- *   u16 timeout_ms, u32 region_len, u32 guest_rip, steps (u8 op, u8 arg)*, xcr0 (u64)*,
- *   cpuid (7 × u32: function, index, flags, eax, ebx, ecx, edx)*, regions (region_len bytes)*.
- *   Step args: SET_XCRS → index into xcr0[], SET_XSAVE → index into regions[],
- *   GET_XSAVE → 0 auto / 1 KVM_GET_XSAVE / 2 KVM_GET_XSAVE2, SET_SREGS → bit 0 = CR4.OSFXSR;
- *   SET_CPUID2_HOST (op 9) sets the executor's own KVM_GET_SUPPORTED_CPUID table.
- * Case result: u32 case_len, i32 case_errno, u8 aborted, u8 stopped_at (0xff none), u8 n_steps,
- *   u8 0, then per step: u8 op, u8 status (0 done / 1 skipped), u16 0, i32 errno, u32 data_len, data.
- *   GET_XSAVE data = region; GET_XCRS data = u32 nr, u32 flags, nr × (u32 xcr, u32 rsvd, u64 value);
- *   RUN data = u8 outcome, u8 checkpoint, u8 started, u8 n_exits, i32 run_errno, u32 elapsed_us,
- *   16 × (u32 reason, u32 detail), 512 bytes of guest FXSAVE image.
+ * Wire protocol of executor/xsave-exec: encoders, decoders and a frame splitter for a byte
+ * stream, all pure. The format is written once, in kvm/wire.ts (constants and the field table of
+ * every record, checked against the C by test/executor-wire.test.ts); the codecs here read and
+ * write records through that table (writeFields/readFields).
  *
  * Policies: 'continue' runs every step; 'ignore' (QEMU < 8.2) skips the SET_* steps after the first
  * failed one but still runs the guest; 'abort' (QEMU ≥ 8.2) also skips RUN and reports aborted.
  * GET_* steps always execute. Every case runs on a fresh vCPU.
- *
- * Everything here is pure: encoders, decoders and a frame splitter for a byte stream.
  */
 import { INDEXED_LEAVES, type CpuidEntry as ModelCpuidEntry } from '../model/cpuid';
 
-export const REQ_MAGIC = 0x51585358;
-export const REP_MAGIC = 0x52585358;
-export const PROTO_VERSION = 1;
+import { FXSAVE_IMAGE_BYTES, Fields, GUEST, LIMITS, OP, POLICIES, PROTO_VERSION, REP_MAGIC, REQ_MAGIC, RUN_DATA_SIZE, RUN_OUTCOMES, STATUS_NAMES, STEP_OPS, STEP_STATUS, Values, WIRE, sizeOf } from './wire';
 
-export const LIMITS = {
-  maxRequest: 64 << 20,
-  maxReply: 256 << 20,
-  maxCases: 65536,
-  maxSteps: 255,
-  maxRegions: 255,
-  maxXcr0: 255,
-  maxCpuid: 256,
-  maxRegion: 64 << 10,
-  maxTimeoutMs: 10000,
-  defaultTimeoutMs: 200,
-  maxExits: 16,
-} as const;
-
-export const OP = { ping: 0, probe: 1, cases: 2 } as const;
+export { GUEST, LIMITS, OP, PROTO_VERSION, REP_MAGIC, REQ_MAGIC, STATUS_NAMES, STEP_OPS };
 export type OpName = keyof typeof OP;
-
-export const STATUS_NAMES = [
-  'OK',
-  'BAD_MAGIC',
-  'BAD_VERSION',
-  'BAD_OP',
-  'MALFORMED',
-  'LIMIT',
-  'KVM_UNAVAILABLE',
-  'NO_MEMORY',
-  'BAD_FRAME',
-] as const;
 export type StatusName = (typeof STATUS_NAMES)[number];
-
-export const STEP_OPS = {
-  setCpuid2: 1,
-  setXcrs: 2,
-  setXsave: 3,
-  getXsave: 4,
-  getXcrs: 5,
-  setRegs: 6,
-  setSregs: 7,
-  run: 8,
-  /** KVM_SET_CPUID2 with the whole KVM_GET_SUPPORTED_CPUID table (the executor fetches it) */
-  setCpuid2Host: 9,
-} as const;
 export type StepOpName = keyof typeof STEP_OPS;
 const STEP_NAME_BY_CODE = new Map<number, StepOpName>(
   (Object.entries(STEP_OPS) as [StepOpName, number][]).map(([k, v]) => [v, k]),
 );
 
-export type Policy = 'continue' | 'ignore' | 'abort';
-const POLICIES: readonly Policy[] = ['continue', 'ignore', 'abort'];
-
-export type RunOutcome = 'hlt' | 'timeout' | 'exit' | 'error' | 'too_many_exits';
-const RUN_OUTCOMES: readonly (RunOutcome | undefined)[] = [undefined, 'hlt', 'timeout', 'exit', 'error', 'too_many_exits'];
-
-/** Guest layout (fixed in the executor). */
-export const GUEST = {
-  codeGpa: 0x1000,
-  spinGpa: 0x1100,
-  fxsaveGpa: 0x2000,
-  checkpointPort: 0x10,
-  fillByte: 0xa5,
-} as const;
+export type Policy = (typeof POLICIES)[number];
+export type RunOutcome = NonNullable<(typeof RUN_OUTCOMES)[number]>;
 
 /** KVM exit reasons that the executor can report (linux/kvm.h). */
 export const KVM_EXIT = {
@@ -362,6 +286,39 @@ export class ByteReader {
   }
 }
 
+// ------------------------------------------------------------------ records of the field table
+
+// Each table is compiled once into a straight-line reader and writer (a loop over the table
+// with a dynamic method per field made encoding a case a fifth slower: bench/kvm.ts's path).
+type Writer = (w: ByteWriter, v: object) => void;
+type Reader = (r: ByteReader) => object;
+const writers = new WeakMap<Fields, Writer>();
+const readers = new WeakMap<Fields, Map<string, Reader>>();
+
+function compiled<T>(cache: WeakMap<Fields, T>, fields: Fields, make: () => T): T {
+  let f = cache.get(fields);
+  if (!f) cache.set(fields, (f = make()));
+  return f;
+}
+
+/** Writes one record of `fields` (kvm/wire.ts) from `v`. */
+export function writeFields<F extends Fields>(w: ByteWriter, fields: F, v: Values<F>): void {
+  // Names and widths come from the table in kvm/wire.ts, never from input.
+  compiled(writers, fields, () => new Function('w', 'v', fields.map(([n, wd]) => `w.${wd}(v.${n});`).join('\n')) as Writer)(w, v);
+}
+
+/** Reads one record of `fields` (kvm/wire.ts); errors name the record (`what`, a constant) and the field. */
+export function readFields<F extends Fields>(r: ByteReader, fields: F, what: string): Values<F> {
+  const byName = compiled(readers, fields, () => new Map<string, Reader>());
+  let read = byName.get(what);
+  if (!read) {
+    const label = (n: string): string => JSON.stringify(`${what}.${n}`);
+    read = new Function('r', `return { ${fields.map(([n, wd]) => `${n}: r.${wd}(${label(n)})`).join(', ')} };`) as Reader;
+    byName.set(what, read);
+  }
+  return read(r) as Values<F>;
+}
+
 // ------------------------------------------------------------------ framing
 
 export function frame(body: Uint8Array): Uint8Array {
@@ -424,7 +381,7 @@ export class FrameSplitter {
 // ------------------------------------------------------------------ requests
 
 function header(w: ByteWriter, op: number, seq: number, count: number): void {
-  w.u32(REQ_MAGIC).u16(PROTO_VERSION).u16(op).u32(seq).u32(count);
+  writeFields(w, WIRE.requestHeader, { magic: REQ_MAGIC, version: PROTO_VERSION, op, seq, count });
 }
 
 export function encodePing(seq: number): Uint8Array {
@@ -442,6 +399,15 @@ export function encodeProbe(seq: number): Uint8Array {
 function cpuidFlags(e: CpuidEntry): number {
   if (e.flags !== undefined) return e.flags;
   return INDEXED_LEAVES.has(e.leaf >>> 0) ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+}
+
+function writeCpuidEntry(w: ByteWriter, e: CpuidEntry): void {
+  writeFields(w, WIRE.cpuidEntry, { function: e.leaf, index: e.subleaf, flags: cpuidFlags(e), eax: e.eax, ebx: e.ebx, ecx: e.ecx, edx: e.edx });
+}
+
+function readCpuidEntry(r: ByteReader): CpuidEntry {
+  const e = readFields(r, WIRE.cpuidEntry, 'cpuid');
+  return { leaf: e.function, subleaf: e.index, flags: e.flags, eax: e.eax, ebx: e.ebx, ecx: e.ecx, edx: e.edx };
 }
 
 function checkInt(v: number, lo: number, hi: number, what: string): void {
@@ -514,10 +480,20 @@ export function encodeCase(w: ByteWriter, c: CaseSpec): void {
   }
   checkInt(regionLen, 0, LIMITS.maxRegion, 'region length');
   const start = w.len;
-  w.u32(0).u8(policy).u8(steps.length).u8(regions.length).u8(xcr0s.length).u16(cpuid.length).u16(timeout).u32(regionLen).u32(rip);
-  for (const [op, arg] of steps) w.u8(op).u8(arg);
-  for (const x of xcr0s) w.u64(x);
-  for (const e of cpuid) w.u32(e.leaf).u32(e.subleaf).u32(cpuidFlags(e)).u32(e.eax).u32(e.ebx).u32(e.ecx).u32(e.edx);
+  writeFields(w, WIRE.caseHeader, {
+    case_len: 0, // patched below
+    policy,
+    n_steps: steps.length,
+    n_regions: regions.length,
+    n_xcr0: xcr0s.length,
+    n_cpuid: cpuid.length,
+    timeout_ms: timeout,
+    region_len: regionLen,
+    guest_rip: rip,
+  });
+  for (const [op, arg] of steps) writeFields(w, WIRE.step, { op, arg });
+  for (const x of xcr0s) writeFields(w, WIRE.xcr0, { xcr0: x });
+  for (const e of cpuid) writeCpuidEntry(w, e);
   for (const r of regions) w.bytes(r);
   w.patchU32(start, w.len - start);
 }
@@ -537,205 +513,159 @@ export interface DecodedRequest {
   cases?: CaseSpec[];
 }
 
-function readCpuidEntry(r: ByteReader): CpuidEntry {
-  return {
-    leaf: r.u32('cpuid.function'),
-    subleaf: r.u32('cpuid.index'),
-    flags: r.u32('cpuid.flags'),
-    eax: r.u32('cpuid.eax'),
-    ebx: r.u32('cpuid.ebx'),
-    ecx: r.u32('cpuid.ecx'),
-    edx: r.u32('cpuid.edx'),
-  };
+/** A step as the wire gives it: op and arg, with the case's xcr0 values and regions. */
+function stepOf(op: number, arg: number, xcr0s: readonly bigint[], regions: readonly Uint8Array[], where: string): Step {
+  const name = STEP_NAME_BY_CODE.get(op);
+  switch (name) {
+    case 'setXcrs':
+      if (arg >= xcr0s.length) throw new ProtocolError(`${where}: xcr0 index ${arg} out of range`);
+      return { op: name, xcr0: xcr0s[arg]! };
+    case 'setXsave':
+      if (arg >= regions.length) throw new ProtocolError(`${where}: region index ${arg} out of range`);
+      return { op: name, region: regions[arg]! };
+    case 'getXsave':
+      return { op: name, ioctl: arg === 1 ? 'xsave' : arg === 2 ? 'xsave2' : 'auto' };
+    case 'setSregs':
+      return { op: name, osfxsr: (arg & 1) === 1 };
+    case undefined:
+      throw new ProtocolError(`${where}: unknown step op ${op}`);
+    default:
+      return { op: name };
+  }
 }
 
-/** Decodes a request body (the inverse of encode*; used by tests and tooling). */
+/** Decodes a request body: the executor's side of encode*, for tests and tooling (table-driven). */
 export function decodeRequest(body: Uint8Array): DecodedRequest {
   const r = new ByteReader(body, 0, body.length, 'request');
-  const magic = r.u32('magic');
-  if (magic !== REQ_MAGIC) throw new ProtocolError(`bad request magic 0x${magic.toString(16)}`, 0);
-  const version = r.u16('version');
-  if (version !== PROTO_VERSION) throw new ProtocolError(`bad request version ${version}`, 4);
-  const op = r.u16('op');
-  const seq = r.u32('seq');
-  const count = r.u32('count');
-  if (op !== OP.cases) {
-    if (r.remaining() !== 0 || count !== 0) throw new ProtocolError('PING/PROBE take no payload', r.off);
-    return { op, seq };
+  const h = readFields(r, WIRE.requestHeader, 'request');
+  if (h.magic !== REQ_MAGIC) throw new ProtocolError(`bad request magic 0x${h.magic.toString(16)}`, 0);
+  if (h.version !== PROTO_VERSION) throw new ProtocolError(`bad request version ${h.version}`, 4);
+  if (h.op !== OP.cases) {
+    if (r.remaining() !== 0 || h.count !== 0) throw new ProtocolError('PING/PROBE take no payload', r.off);
+    return { op: h.op, seq: h.seq };
   }
   const cases: CaseSpec[] = [];
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < h.count; i++) {
     const start = r.off;
     const len = r.u32('case_len');
-    if (len < 20 || len > body.length - start) throw new ProtocolError(`case ${i}: bad case_len ${len}`, start);
-    const cr = new ByteReader(body, start + 4, start + len, `case ${i}`);
-    const policy = POLICIES[cr.u8('policy')];
+    if (len < sizeOf(WIRE.caseHeader) || len > body.length - start) throw new ProtocolError(`case ${i}: bad case_len ${len}`, start);
+    const cr = new ByteReader(body, start, start + len, `case ${i}`);
+    const c = readFields(cr, WIRE.caseHeader, 'case');
+    const policy = POLICIES[c.policy];
     if (!policy) throw new ProtocolError(`case ${i}: bad policy`, start + 4);
-    const nSteps = cr.u8();
-    const nRegions = cr.u8();
-    const nXcr0 = cr.u8();
-    const nCpuid = cr.u16();
-    const timeoutMs = cr.u16();
-    const regionLen = cr.u32();
-    const guestRip = cr.u32();
-    const raw: [number, number][] = [];
-    for (let k = 0; k < nSteps; k++) raw.push([cr.u8('step.op'), cr.u8('step.arg')]);
-    const xcr0s: bigint[] = [];
-    for (let k = 0; k < nXcr0; k++) xcr0s.push(cr.u64('xcr0'));
-    const cpuid: CpuidEntry[] = [];
-    for (let k = 0; k < nCpuid; k++) cpuid.push(readCpuidEntry(cr));
-    const regions: Uint8Array[] = [];
-    for (let k = 0; k < nRegions; k++) regions.push(cr.bytes(regionLen, 'region'));
+    const raw = Array.from({ length: c.n_steps }, () => readFields(cr, WIRE.step, 'step'));
+    const xcr0s = Array.from({ length: c.n_xcr0 }, () => readFields(cr, WIRE.xcr0, 'xcr0').xcr0);
+    const cpuid = Array.from({ length: c.n_cpuid }, () => readCpuidEntry(cr));
+    const regions = Array.from({ length: c.n_regions }, () => cr.bytes(c.region_len, 'region'));
     if (cr.remaining() !== 0) throw new ProtocolError(`case ${i}: ${cr.remaining()} trailing bytes`, cr.off);
-    const steps: Step[] = raw.map(([op, arg]) => {
-      const name = STEP_NAME_BY_CODE.get(op);
-      switch (name) {
-        case 'setXcrs':
-          if (arg >= xcr0s.length) throw new ProtocolError(`case ${i}: xcr0 index ${arg} out of range`);
-          return { op: name, xcr0: xcr0s[arg] };
-        case 'setXsave':
-          if (arg >= regions.length) throw new ProtocolError(`case ${i}: region index ${arg} out of range`);
-          return { op: name, region: regions[arg] };
-        case 'getXsave':
-          return { op: name, ioctl: arg === 1 ? 'xsave' : arg === 2 ? 'xsave2' : 'auto' };
-        case 'setSregs':
-          return { op: name, osfxsr: (arg & 1) === 1 };
-        case 'setCpuid2':
-        case 'getXcrs':
-        case 'setRegs':
-        case 'run':
-        case 'setCpuid2Host':
-          return { op: name };
-        default:
-          throw new ProtocolError(`case ${i}: unknown step op ${op}`);
-      }
-    });
-    cases.push({ steps, cpuid, policy, timeoutMs, guestRip });
+    const steps = raw.map((s) => stepOf(s.op, s.arg, xcr0s, regions, `case ${i}`));
+    cases.push({ steps, cpuid, policy, timeoutMs: c.timeout_ms, guestRip: c.guest_rip });
     r.off = start + len;
   }
-  if (r.remaining() !== 0) throw new ProtocolError(`${r.remaining()} trailing bytes after ${count} cases`, r.off);
-  return { op, seq, cases };
+  if (r.remaining() !== 0) throw new ProtocolError(`${r.remaining()} trailing bytes after ${h.count} cases`, r.off);
+  return { op: h.op, seq: h.seq, cases };
 }
 
 // ------------------------------------------------------------------ replies
 
-const RUN_DATA_SIZE = 12 + LIMITS.maxExits * 8 + 512;
-
 function decodeRun(d: Uint8Array, where: string): RunResult {
   if (d.length !== RUN_DATA_SIZE) throw new ProtocolError(`${where}: run result has ${d.length} bytes, want ${RUN_DATA_SIZE}`);
   const r = new ByteReader(d, 0, d.length, where);
-  const oc = r.u8();
-  const outcome = RUN_OUTCOMES[oc];
-  if (!outcome) throw new ProtocolError(`${where}: bad run outcome ${oc}`, 0);
-  const checkpoint = r.u8() === 1;
-  const started = r.u8() === 1;
-  const nExits = r.u8();
-  if (nExits > LIMITS.maxExits) throw new ProtocolError(`${where}: ${nExits} exits > ${LIMITS.maxExits}`, 3);
-  const runErrno = r.i32();
-  const elapsedUs = r.u32();
+  const h = readFields(r, WIRE.runResult, 'run');
+  const outcome = RUN_OUTCOMES[h.outcome];
+  if (!outcome) throw new ProtocolError(`${where}: bad run outcome ${h.outcome}`, 0);
+  if (h.n_exits > LIMITS.maxExits) throw new ProtocolError(`${where}: ${h.n_exits} exits > ${LIMITS.maxExits}`, 3);
   const exits: GuestExit[] = [];
   for (let i = 0; i < LIMITS.maxExits; i++) {
-    const reason = r.u32();
-    const detail = r.u32();
-    if (i < nExits) exits.push({ reason, detail });
+    const e = readFields(r, WIRE.exit, 'exit');
+    if (i < h.n_exits) exits.push(e);
   }
-  const fxsave = r.bytes(512, 'fxsave');
-  return { outcome, checkpoint, started, runErrno, elapsedUs, exits, fxsave };
+  const fxsave = r.bytes(FXSAVE_IMAGE_BYTES, 'fxsave');
+  return { outcome, checkpoint: h.checkpoint === 1, started: h.started === 1, runErrno: h.run_errno, elapsedUs: h.elapsed_us, exits, fxsave };
 }
 
 function decodeXcrs(d: Uint8Array, where: string): XcrEntry[] {
   const r = new ByteReader(d, 0, d.length, where);
-  const nr = r.u32('nr_xcrs');
-  r.u32('flags');
-  if (nr > 16 || d.length !== 8 + 16 * nr) throw new ProtocolError(`${where}: xcrs data ${d.length} bytes for nr ${nr}`);
-  const out: XcrEntry[] = [];
-  for (let i = 0; i < nr; i++) {
-    const xcr = r.u32();
-    r.u32();
-    out.push({ xcr, value: r.u64() });
-  }
-  return out;
+  const { nr } = readFields(r, WIRE.xcrsHeader, 'xcrs');
+  if (nr > 16 || d.length !== sizeOf(WIRE.xcrsHeader) + sizeOf(WIRE.xcr) * nr) throw new ProtocolError(`${where}: xcrs data ${d.length} bytes for nr ${nr}`);
+  return Array.from({ length: nr }, () => {
+    const x = readFields(r, WIRE.xcr, 'xcr');
+    return { xcr: x.xcr, value: x.value };
+  });
 }
 
 function decodeCaseResult(r: ByteReader, i: number): CaseResult {
   const start = r.off;
   const len = r.u32(`case ${i} length`);
-  if (len < 12 || len > r.end - start) throw new ProtocolError(`case result ${i}: bad length ${len} (${r.end - start} left)`, start);
-  const cr = new ByteReader(r.buf, start + 4, start + len, `case result ${i}`);
-  const setupErrno = cr.i32();
-  const aborted = cr.u8() === 1;
-  const sa = cr.u8();
-  const nSteps = cr.u8();
-  cr.u8();
+  if (len < sizeOf(WIRE.caseResultHeader) || len > r.end - start) throw new ProtocolError(`case result ${i}: bad length ${len} (${r.end - start} left)`, start);
+  const cr = new ByteReader(r.buf, start, start + len, `case result ${i}`);
+  const h = readFields(cr, WIRE.caseResultHeader, 'case result');
   const steps: StepResult[] = [];
-  for (let k = 0; k < nSteps; k++) {
+  for (let k = 0; k < h.n_steps; k++) {
     const where = `case ${i} step ${k}`;
-    const code = cr.u8('step op');
-    const op = STEP_NAME_BY_CODE.get(code);
-    if (!op) throw new ProtocolError(`${where}: unknown op ${code}`, cr.off - 1);
-    const st = cr.u8('step status');
-    if (st > 1) throw new ProtocolError(`${where}: bad status ${st}`, cr.off - 1);
-    cr.u16();
-    const errno = cr.i32('errno');
-    const dlen = cr.u32('data_len');
-    const data = cr.bytes(dlen, `${where} data`);
-    const res: StepResult = { op, skipped: st === 1, errno };
-    if (dlen > 0) {
+    const at = cr.off;
+    const sh = readFields(cr, WIRE.stepResultHeader, 'step');
+    const op = STEP_NAME_BY_CODE.get(sh.op);
+    if (!op) throw new ProtocolError(`${where}: unknown op ${sh.op}`, at);
+    if (sh.status > STEP_STATUS.skipped) throw new ProtocolError(`${where}: bad status ${sh.status}`, at + 1);
+    const data = cr.bytes(sh.data_len, `${where} data`);
+    const res: StepResult = { op, skipped: sh.status === STEP_STATUS.skipped, errno: sh.errno };
+    if (sh.data_len > 0) {
       if (op === 'getXsave') res.xsave = data;
       else if (op === 'getXcrs') {
         res.xcrs = decodeXcrs(data, where);
         const x0 = res.xcrs.find((x) => x.xcr === 0);
         if (x0) res.xcr0 = x0.value;
       } else if (op === 'run') res.run = decodeRun(data, where);
-      else throw new ProtocolError(`${where}: unexpected ${dlen} data bytes for ${op}`);
+      else throw new ProtocolError(`${where}: unexpected ${sh.data_len} data bytes for ${op}`);
     }
     steps.push(res);
   }
   if (cr.remaining() !== 0) throw new ProtocolError(`case result ${i}: ${cr.remaining()} trailing bytes`, cr.off);
-  if (sa !== 0xff && sa >= nSteps) throw new ProtocolError(`case result ${i}: stopped_at ${sa} >= ${nSteps} steps`);
+  const sa = h.stopped_at;
+  if (sa !== 0xff && sa >= h.n_steps) throw new ProtocolError(`case result ${i}: stopped_at ${sa} >= ${h.n_steps} steps`);
   r.off = start + len;
-  return { setupErrno, aborted, stoppedAt: sa === 0xff ? null : sa, steps };
+  return { setupErrno: h.case_errno, aborted: h.aborted === 1, stoppedAt: sa === 0xff ? null : sa, steps };
 }
 
 export function decodeProbe(r: ByteReader): ProbeInfo {
-  const apiVersion = r.u32('api_version');
-  const capXsave2 = r.i32('cap_xsave2');
-  const capXcrs = r.i32('cap_xcrs');
-  const capMaxVcpus = r.i32('cap_max_vcpus');
-  const xsaveSize = r.u32('xsave_size');
-  const hostMxcsrMaskRaw = r.u32('mxcsr_mask');
-  const hostProcessXcr0 = r.u64('host_xcr0');
-  const rl = r.u16('release_len');
-  const release = Buffer.from(r.bytes(rl, 'release')).toString('utf8');
-  const n = r.u32('n_cpuid');
-  if (n * 28 !== r.remaining()) throw new ProtocolError(`probe: ${n} cpuid entries but ${r.remaining()} bytes left`, r.off);
-  const supportedCpuid: CpuidEntry[] = [];
-  for (let i = 0; i < n; i++) supportedCpuid.push(readCpuidEntry(r));
-  return { apiVersion, capXsave2, capXcrs, capMaxVcpus, xsaveSize, hostMxcsrMaskRaw, hostProcessXcr0, release, supportedCpuid };
+  const p = readFields(r, WIRE.probe, 'probe');
+  const release = Buffer.from(r.bytes(p.release_len, 'release')).toString('utf8');
+  const { n_cpuid: n } = readFields(r, WIRE.probeCpuidCount, 'probe');
+  if (n * sizeOf(WIRE.cpuidEntry) !== r.remaining()) throw new ProtocolError(`probe: ${n} cpuid entries but ${r.remaining()} bytes left`, r.off);
+  const supportedCpuid = Array.from({ length: n }, () => readCpuidEntry(r));
+  return {
+    apiVersion: p.api_version,
+    capXsave2: p.cap_xsave2,
+    capXcrs: p.cap_xcrs,
+    capMaxVcpus: p.cap_max_vcpus,
+    xsaveSize: p.xsave_size,
+    hostMxcsrMaskRaw: p.mxcsr_mask,
+    hostProcessXcr0: p.host_xcr0,
+    release,
+    supportedCpuid,
+  };
 }
 
 /** Decodes one reply body. Throws ProtocolError on any inconsistency. */
 export function decodeReply(body: Uint8Array): Reply {
   const r = new ByteReader(body, 0, body.length, 'reply');
-  const magic = r.u32('magic');
+  const { magic, version, op, seq, status, count } = readFields(r, WIRE.replyHeader, 'reply');
   if (magic !== REP_MAGIC) throw new ProtocolError(`bad reply magic 0x${magic.toString(16)}`, 0);
-  const version = r.u16('version');
   if (version !== PROTO_VERSION) throw new ProtocolError(`bad reply version ${version}`, 4);
-  const op = r.u16('op');
-  const seq = r.u32('seq');
-  const status = r.u32('status');
-  const count = r.u32('count');
   if (status !== 0) {
-    const ml = r.u16('message length');
-    const message = Buffer.from(r.bytes(ml, 'message')).toString('utf8');
+    const { message_len } = readFields(r, WIRE.errorMessage, 'error');
+    const message = Buffer.from(r.bytes(message_len, 'message')).toString('utf8');
     if (r.remaining() !== 0) throw new ProtocolError(`error reply: ${r.remaining()} trailing bytes`, r.off);
     return { kind: 'error', op, seq, status, statusName: STATUS_NAMES[status] ?? `STATUS_${status}`, message };
   }
   let out: Reply;
   switch (op) {
-    case OP.ping:
-      out = { kind: 'ping', seq, pid: r.u32('pid'), version: r.u32('version') };
+    case OP.ping: {
+      const p = readFields(r, WIRE.ping, 'ping');
+      out = { kind: 'ping', seq, pid: p.pid, version: p.version };
       break;
+    }
     case OP.probe:
       out = { kind: 'probe', seq, probe: decodeProbe(r) };
       break;
@@ -753,54 +683,64 @@ export function decodeReply(body: Uint8Array): Reply {
   return out;
 }
 
-// ------------------------------------------------------------------ reply encoders (tests, fakes)
+// ------------------------------------------------------------------ reply encoder (tests, fakes)
 
-function replyHeader(w: ByteWriter, op: number, seq: number, status: number, count: number): void {
-  w.u32(REP_MAGIC).u16(PROTO_VERSION).u16(op).u32(seq).u32(status).u32(count);
-}
-
-/** Encodes a reply body as the executor would; used to test the decoder and to fake executors. */
+/** Encodes a reply body as the executor would (table-driven); tests the decoder and fakes executors. */
 export function encodeReply(reply: Reply): Uint8Array {
   const w = new ByteWriter(1024);
+  const head = (op: number, status: number, count: number): void =>
+    writeFields(w, WIRE.replyHeader, { magic: REP_MAGIC, version: PROTO_VERSION, op, seq: reply.seq, status, count });
   switch (reply.kind) {
     case 'error': {
-      replyHeader(w, reply.op, reply.seq, reply.status, 0);
+      head(reply.op, reply.status, 0);
       const m = Buffer.from(reply.message, 'utf8');
-      w.u16(m.length).bytes(m);
+      writeFields(w, WIRE.errorMessage, { message_len: m.length });
+      w.bytes(m);
       break;
     }
     case 'ping':
-      replyHeader(w, OP.ping, reply.seq, 0, 0);
-      w.u32(reply.pid).u32(reply.version);
+      head(OP.ping, 0, 0);
+      writeFields(w, WIRE.ping, { pid: reply.pid, version: reply.version });
       break;
     case 'probe': {
       const p = reply.probe;
-      replyHeader(w, OP.probe, reply.seq, 0, 0);
+      head(OP.probe, 0, 0);
       const rel = Buffer.from(p.release, 'utf8');
-      w.u32(p.apiVersion).i32(p.capXsave2).i32(p.capXcrs).i32(p.capMaxVcpus).u32(p.xsaveSize).u32(p.hostMxcsrMaskRaw);
-      w.u64(p.hostProcessXcr0).u16(rel.length).bytes(rel).u32(p.supportedCpuid.length);
-      for (const e of p.supportedCpuid) w.u32(e.leaf).u32(e.subleaf).u32(cpuidFlags(e)).u32(e.eax).u32(e.ebx).u32(e.ecx).u32(e.edx);
+      writeFields(w, WIRE.probe, {
+        api_version: p.apiVersion,
+        cap_xsave2: p.capXsave2,
+        cap_xcrs: p.capXcrs,
+        cap_max_vcpus: p.capMaxVcpus,
+        xsave_size: p.xsaveSize,
+        mxcsr_mask: p.hostMxcsrMaskRaw,
+        host_xcr0: p.hostProcessXcr0,
+        release_len: rel.length,
+      });
+      w.bytes(rel);
+      writeFields(w, WIRE.probeCpuidCount, { n_cpuid: p.supportedCpuid.length });
+      for (const e of p.supportedCpuid) writeCpuidEntry(w, e);
       break;
     }
     case 'cases':
-      replyHeader(w, OP.cases, reply.seq, 0, reply.cases.length);
+      head(OP.cases, 0, reply.cases.length);
       for (const c of reply.cases) {
         const start = w.len;
-        w.u32(0).i32(c.setupErrno).u8(c.aborted ? 1 : 0).u8(c.stoppedAt ?? 0xff).u8(c.steps.length).u8(0);
+        writeFields(w, WIRE.caseResultHeader, { case_len: 0, case_errno: c.setupErrno, aborted: c.aborted ? 1 : 0, stopped_at: c.stoppedAt ?? 0xff, n_steps: c.steps.length, pad: 0 });
         for (const s of c.steps) {
-          w.u8(STEP_OPS[s.op]).u8(s.skipped ? 1 : 0).u16(0).i32(s.errno);
-          if (s.xsave) w.u32(s.xsave.length).bytes(s.xsave);
+          const data = new ByteWriter(64);
+          if (s.xsave) data.bytes(s.xsave);
           else if (s.xcrs) {
-            w.u32(8 + 16 * s.xcrs.length).u32(s.xcrs.length).u32(0);
-            for (const x of s.xcrs) w.u32(x.xcr).u32(0).u64(x.value);
+            writeFields(data, WIRE.xcrsHeader, { nr: s.xcrs.length, flags: 0 });
+            for (const x of s.xcrs) writeFields(data, WIRE.xcr, { xcr: x.xcr, reserved: 0, value: x.value });
           } else if (s.run) {
             const run = s.run;
-            w.u32(RUN_DATA_SIZE).u8(RUN_OUTCOMES.indexOf(run.outcome)).u8(run.checkpoint ? 1 : 0).u8(run.started ? 1 : 0);
-            w.u8(run.exits.length).i32(run.runErrno).u32(run.elapsedUs);
-            for (let i = 0; i < LIMITS.maxExits; i++) w.u32(run.exits[i]?.reason ?? 0).u32(run.exits[i]?.detail ?? 0);
-            if (run.fxsave.length !== 512) throw new ProtocolError('fxsave image must be 512 bytes');
-            w.bytes(run.fxsave);
-          } else w.u32(0);
+            writeFields(data, WIRE.runResult, { outcome: RUN_OUTCOMES.indexOf(run.outcome), checkpoint: run.checkpoint ? 1 : 0, started: run.started ? 1 : 0, n_exits: run.exits.length, run_errno: run.runErrno, elapsed_us: run.elapsedUs });
+            for (let i = 0; i < LIMITS.maxExits; i++) writeFields(data, WIRE.exit, { reason: run.exits[i]?.reason ?? 0, detail: run.exits[i]?.detail ?? 0 });
+            if (run.fxsave.length !== FXSAVE_IMAGE_BYTES) throw new ProtocolError(`fxsave image must be ${FXSAVE_IMAGE_BYTES} bytes`);
+            data.bytes(run.fxsave);
+          }
+          writeFields(w, WIRE.stepResultHeader, { op: STEP_OPS[s.op], status: s.skipped ? STEP_STATUS.skipped : STEP_STATUS.done, pad: 0, errno: s.errno, data_len: data.len });
+          w.bytes(data.finish());
         }
         w.patchU32(start, w.len - start);
       }
