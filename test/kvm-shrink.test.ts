@@ -20,10 +20,13 @@ const table = resolveCpuModel('host', machine.host, machine.kernel);
 const ctx = { machine, table, size: 4096 };
 const cal = { table, size: 4096, host: machine.host, kernel: machine.kernel, release: 'fake', chosen: machine.kernel.id } as unknown as MachineCalibration;
 const SEED = 'nightly-1';
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 const N = 300;
 
 function check(bug: typeof REFUSES_AVX_XCR0 | null, shrink: number): Promise<{ report: Awaited<ReturnType<typeof checkMachine>>['report']; exit: number; lines: string[]; found: string }> {
   const found = fs.mkdtempSync(path.join(os.tmpdir(), 'kvm-shrink-'));
+  dirs.push(found);
   const lines: string[] = [];
   return checkMachine(fakeKernel(machine, table, bug), cal, machine, {
     n: N,
