@@ -56,3 +56,9 @@ test('planChain refuses a story the lab cannot run, naming the restore', () => {
   const ok = planChain({ title: 't', source: { kernel: 'pve-5.15', pku: true }, hops: [{ op: 'resume', kernel: 'pve-6.14', patched: false, pku: false, qemu: 'qemu-9.0', model: 'aborted' }] });
   expect(ok).toEqual({ ok: true, source: { lab: 'debian-6.1-leaky', host: 'noavx' }, hops: [{ lab: 'debian-6.12', host: 'nopku', why: expect.any(String) }] });
 });
+
+test('planChain refuses a restore of a state saved where the chain never ran the guest', () => {
+  const hop = { op: 'rollback' as const, kernel: 'pve-6.8', patched: true, pku: false, qemu: 'qemu-9.0', model: 'intact' as const };
+  expect(planChain({ title: 't', source: { kernel: 'pve-5.15', pku: true }, hops: [{ ...hop, savedOn: { kernel: 'pve-5.15', pku: true } }] }).ok).toBe(true);
+  expect(planChain({ title: 't', source: { kernel: 'pve-5.15', pku: true }, hops: [{ ...hop, savedOn: { kernel: 'pve-6.5', pku: true } }] })).toEqual({ ok: false, why: 'restore 1: saved on pve-6.5, where the chain has not run the guest' });
+});

@@ -21,6 +21,8 @@ export type RestoreOp = 'migrate' | 'rollback' | 'resume';
 /** One restore of a story, as the model saw it. */
 export interface ChainHop {
   op: RestoreOp;
+  /** where the restored state was saved: the source or an earlier hop's place (default: the previous hop's) */
+  savedOn?: { kernel: string; pku: boolean };
   /** the kernel as shipped in the story (model/kernels.ts id) */
   kernel: string;
   /** whether that kernel carries the Proxmox patch in this story (false once dropped) */
@@ -104,13 +106,17 @@ export interface ChainRun {
 }
 
 const hx = (v: bigint): string => '0x' + v.toString(16);
+const placeKey = (kernel: string, pku: boolean): string => `${kernel}|${pku ? 'pku' : 'nopku'}`;
 
 /** Every lab kernel and host the chain needs, or why it cannot run in the lab. */
 export function planChain(spec: ChainSpec): { ok: true; source: { lab: string; host: string }; hops: Array<{ lab: string; host: string; why: string }> } | { ok: false; why: string } {
   const src = standIn(spec.source.kernel, !!kernelById(spec.source.kernel)?.pvePatch);
   if (!src.lab) return { ok: false, why: `source: ${src.why}` };
   const hops: Array<{ lab: string; host: string; why: string }> = [];
+  const places = [placeKey(spec.source.kernel, spec.source.pku)];
   for (const [i, h] of spec.hops.entries()) {
+    if (h.savedOn && !places.includes(placeKey(h.savedOn.kernel, h.savedOn.pku))) return { ok: false, why: `restore ${i + 1}: saved on ${h.savedOn.kernel}, where the chain has not run the guest` };
+    places.push(placeKey(h.kernel, h.pku));
     const s = standIn(h.kernel, h.patched);
     if (!s.lab) return { ok: false, why: `restore ${i + 1}: ${s.why}` };
     if (!parseQemu(h.qemu)) return { ok: false, why: `restore ${i + 1}: unknown QEMU ${h.qemu}` };
@@ -134,6 +140,9 @@ export async function replayChain(spec: ChainSpec, opts: { progress: (label: str
     await srcSession.close();
   }
   const original = prev;
+  // The last real state saved at each place of the story (a snapshot taken on the source and
+  // rolled back after a migration is restored from the source's bytes).
+  const saved = new Map<string, SourceState>([[placeKey(spec.source.kernel, spec.source.pku), prev]]);
   const hops: HopResult[] = [];
   let stopped = false;
   for (const [i, h] of spec.hops.entries()) {
@@ -148,6 +157,7 @@ export async function replayChain(spec: ChainSpec, opts: { progress: (label: str
     try {
       const s = await openLab(where.lab, where.host, { progress: tp, calibrate: false });
       try {
+        if (h.savedOn) prev = saved.get(placeKey(h.savedOn.kernel, h.savedOn.pku))!;
         const plan1 = restoreSteps(s, prev, [{ op: 'getXsave' } as Step]);
         const spec1: CaseSpec = { cpuid: plan1.cpuid, steps: plan1.steps, policy: parseQemu(h.qemu)!.policy, timeoutMs: 2000, guestRip: GUEST.codeGpa };
         const [r] = await s.vm.exec.runCases([spec1]);
@@ -162,6 +172,7 @@ export async function replayChain(spec: ChainSpec, opts: { progress: (label: str
           hop.savedXstateBv = hx(new DataView(region.buffer, region.byteOffset).getBigUint64(512, true));
           const xcr0 = r!.steps[plan1.names.indexOf('getXcrs')]?.xcr0 ?? prev.xcr0;
           prev = { ...prev, kernel: where.lab, host: where.host, region, xcr0 };
+          saved.set(placeKey(h.kernel, h.pku), prev);
         }
         hops.push(hop);
         tp.done(`${c.real} (model ${h.model})${realFails ? ' -> the story fails here' : ''}`);
