@@ -27,6 +27,11 @@ export interface BitOps<V, B> {
   bnot(a: B): B;
   /** a ⇔ b */
   biff(a: B, b: B): B;
+  /**
+   * The boolean's value when it is known now (concretely always; symbolically undefined). It lets
+   * one composition short-circuit when run concretely and merge both branches under z3 (branch()).
+   */
+  known(b: B): boolean | undefined;
 }
 
 const U64 = (1n << 64n) - 1n;
@@ -47,7 +52,23 @@ export const BIGINT_OPS: BitOps<bigint, boolean> = {
   bor: (a, b) => a || b,
   bnot: (a) => !a,
   biff: (a, b) => a === b,
+  known: (b) => b,
 };
+
+/**
+ * if c then yes() else no(): concretely only the branch taken runs (it may edit a buffer);
+ * symbolically both run and `merge` joins them under c.
+ */
+export function branch<V, B, R>(o: BitOps<V, B>, c: B, yes: () => R, no: () => R, merge: (c: B, a: R, b: R) => R): R {
+  const k = o.known(c);
+  if (k !== undefined) return k ? yes() : no();
+  return merge(c, yes(), no());
+}
+
+/** c ? a : b on booleans. */
+export function bite<V, B>(o: BitOps<V, B>, c: B, a: B, b: B): B {
+  return o.bor(o.band(c, a), o.band(o.bnot(c), b));
+}
 
 export function nonZero<V, B>(o: BitOps<V, B>, a: V): B {
   return o.bnot(o.isZero(a));
@@ -91,6 +112,37 @@ export interface FixupValues<V, B> {
 
 /** A fixup over values, polymorphic in the implementation (concrete or symbolic). */
 export type FieldFixup = <V, B>(o: BitOps<V, B>, ctx: FixupValues<V, B>, f: XsaveFields<V, B>) => XsaveFields<V, B>;
+
+// ---- bytes ---------------------------------------------------------------------------------
+
+/**
+ * A byte buffer R next to the bit-vectors: what a fixup written over bytes reads and writes.
+ * Little-endian; reads are zero-extended to 64 bits, writes take the low bits. Writes return the
+ * buffer: the concrete implementation (xsaveFields.ts BYTE_OPS, a Uint8Array) edits in place and
+ * returns the same array, the symbolic one (proof/z3.ts, a z3 array index → byte) a new array, so
+ * a byte fixup uses each buffer value once and chooses between writes with whenBytes().
+ */
+export interface ByteOps<V, B, R> extends BitOps<V, B> {
+  readU8(r: R, off: number): V;
+  readU32(r: R, off: number): V;
+  readU64(r: R, off: number): V;
+  writeU8(r: R, off: number, v: V): R;
+  writeU32(r: R, off: number, v: V): R;
+  writeU64(r: R, off: number, v: V): R;
+  /** bytes [from, to) are all zero */
+  allZero(r: R, from: number, to: number): B;
+  /** bytes [from, to) zeroed */
+  fillZero(r: R, from: number, to: number): R;
+  iteBytes(c: B, a: R, b: R): R;
+}
+
+/** A fixup over the bytes of the kernel's copy (FixupFn, written once for every implementation). */
+export type ByteFixup = <V, B, R>(o: ByteOps<V, B, R>, ctx: FixupValues<V, B>, region: R) => R;
+
+/** `edit(r)` when c holds, r otherwise (concretely the edit runs only when c holds). */
+export function whenBytes<V, B, R>(o: ByteOps<V, B, R>, c: B, r: R, edit: (r: R) => R): R {
+  return branch(o, c, () => edit(r), () => r, (cc, a, b) => o.iteBytes(cc, a, b));
+}
 
 export function fieldsEqual<V, B>(o: BitOps<V, B>, a: XsaveFields<V, B>, b: XsaveFields<V, B>): B {
   return o.band(
@@ -175,12 +227,6 @@ export function setChecks(rule: 'load-5.15' | 'fpu-uabi'): readonly SetCheck[] {
   return SET_CHECKS[rule];
 }
 
-/** The concrete reading of a check list: the first failing check, each evaluated only if reached. */
-export function firstFailure(checks: readonly SetCheck[], lim: SetLimits<bigint>, f: XsaveFields<bigint, boolean>): SetCheckReason | null {
-  for (const c of checks) if (c.failed(BIGINT_OPS, lim, f)) return c.reason;
-  return null;
-}
-
 /** 6.19's pre-mask (x86.c: `xfeatures &= ~fpstate->xfd`), applied before the fixup. */
 export function xfdPremaskLogic<V, B>(o: BitOps<V, B>, premask: boolean, xfd: V, xstateBv: V): V {
   return premask ? o.and(xstateBv, o.not(xfd)) : xstateBv;
@@ -204,58 +250,123 @@ export interface SetVcpuValues<V, B> extends SetLimits<V> {
   xfd: V;
 }
 
-export interface SetDecision<V, B> {
+/** How SET ended: ignored (rc 0, state untouched), rejected with one reason, or accepted. */
+export interface SetOutcome<B> {
   /** rc = 0 without touching the state (confidential before 6.12) */
   ignored: B;
   /** rc = -EINVAL */
   rejected: B;
   /** per reason: the ioctl fails with it */
   reasonIs: Record<SetReason, B>;
+}
+
+export interface SetDecision<V, B> {
+  outcome: SetOutcome<B>;
   /** the kernel's copy the FPU layer validates (after the pre-mask and the fixup) */
   copy: XsaveFields<V, B>;
   /** the copy the fixup was given (after the pre-mask) */
   fixupInput: XsaveFields<V, B>;
 }
 
+/**
+ * Where the kernel's copy of the buffer lives, and the fixup that edits it. Symbolically
+ * (fieldSteps) the copy is header values and the fixup a FieldFixup; concretely (setXsave.ts)
+ * the copy is the bytes memdup_user made and the fixup a plug-in run on them.
+ */
+export interface SetSteps<V, B> {
+  /** memdup_user, with XSTATE_BV as the pre-mask left it: the copy the fixup is given */
+  copyIn(input: XsaveFields<V, B>, xstateBv: V): XsaveFields<V, B>;
+  /** the fixup on the copy (the copy itself when there is none) */
+  fixup(copy: XsaveFields<V, B>): XsaveFields<V, B>;
+}
+
+/** The steps over header values, for a fixup over values (or none): what the prover runs. */
+export function fieldSteps<V, B>(o: BitOps<V, B>, ctx: FixupValues<V, B>, fixup: FieldFixup | null): SetSteps<V, B> {
+  return {
+    copyIn: (input, xstateBv) => ({ xstateBv, xcompBv: input.xcompBv, mxcsr: input.mxcsr, headerReservedNonZero: input.headerReservedNonZero }),
+    fixup: (copy) => (fixup ? fixup(o, ctx, copy) : copy),
+  };
+}
+
 const REASONS: readonly SetReason[] = ['protected-state', 'outside-supported', 'outside-user-xfeatures', 'xcomp-bv', 'header-reserved', 'mxcsr-reserved'];
 
-/**
- * KVM_SET_XSAVE's decision as one expression, in the order setXsave runs it: confidential
- * early return, the 6.19 XFD pre-mask, the fixup (if any), then the validation checks. This is
- * setXsave.ts's control flow merged into values (the prover needs it that way); its pieces are
- * the ones setXsave calls, and test/prove.test.ts checks the two agree on random buffers.
- */
-export function setXsaveDecision<V, B>(
-  o: BitOps<V, B>,
-  rules: SetRules,
-  vcpu: SetVcpuValues<V, B>,
-  fixupCtx: FixupValues<V, B>,
-  input: XsaveFields<V, B>,
-  fixup: FieldFixup | null,
-): SetDecision<V, B> {
-  const conf = confidentialOutcome(rules.confidential);
-  const fixupInput: XsaveFields<V, B> = { ...input, xstateBv: xfdPremaskLogic(o, rules.xfdPremask, vcpu.xfd, input.xstateBv) };
-  const copy = fixup ? fixup(o, fixupCtx, fixupInput) : fixupInput;
-  const checks = setChecks(rules.set);
-  const F = o.bool(false);
-  const reasonIs = Object.fromEntries(REASONS.map((r) => [r, F])) as Record<SetReason, B>;
-  // first failing check wins
-  let earlier = F;
-  let anyFailed = F;
-  for (const c of checks) {
-    const failed = c.failed(o, vcpu, copy);
-    reasonIs[c.reason] = o.band(o.band(o.bnot(vcpu.confidential), o.bnot(earlier)), failed);
-    earlier = o.bor(earlier, failed);
-    anyFailed = o.bor(anyFailed, failed);
+interface OutcomeConsts<B> {
+  accepted: SetOutcome<B>;
+  ignored: SetOutcome<B>;
+  rejected: Record<SetReason, SetOutcome<B>>;
+}
+
+// The constant outcomes, made once per implementation: SET concretely returns one of them
+// without allocating.
+const OUTCOMES = new WeakMap<object, OutcomeConsts<unknown>>();
+
+function outcomes<V, B>(o: BitOps<V, B>): OutcomeConsts<B> {
+  let c = OUTCOMES.get(o) as OutcomeConsts<B> | undefined;
+  if (!c) {
+    const T = o.bool(true);
+    const F = o.bool(false);
+    const none = (): Record<SetReason, B> => Object.fromEntries(REASONS.map((r) => [r, F])) as Record<SetReason, B>;
+    const rejected = Object.fromEntries(REASONS.map((r) => [r, { ignored: F, rejected: T, reasonIs: { ...none(), [r]: T } }])) as Record<SetReason, SetOutcome<B>>;
+    c = { accepted: { ignored: F, rejected: F, reasonIs: none() }, ignored: { ignored: T, rejected: F, reasonIs: none() }, rejected };
+    OUTCOMES.set(o, c as OutcomeConsts<unknown>);
   }
-  reasonIs['protected-state'] = o.band(vcpu.confidential, o.bool(conf.reason === 'protected-state'));
+  return c;
+}
+
+function mergeOutcome<V, B>(o: BitOps<V, B>, c: B, a: SetOutcome<B>, b: SetOutcome<B>): SetOutcome<B> {
+  const reasonIs = {} as Record<SetReason, B>;
+  for (const r of REASONS) reasonIs[r] = bite(o, c, a.reasonIs[r], b.reasonIs[r]);
+  return { ignored: bite(o, c, a.ignored, b.ignored), rejected: bite(o, c, a.rejected, b.rejected), reasonIs };
+}
+
+function mergeFields<V, B>(o: BitOps<V, B>, c: B, a: XsaveFields<V, B>, b: XsaveFields<V, B>): XsaveFields<V, B> {
   return {
-    ignored: o.band(vcpu.confidential, o.bool(conf.ignored)),
-    rejected: o.bor(reasonIs['protected-state'], o.band(o.bnot(vcpu.confidential), anyFailed)),
-    reasonIs,
-    copy,
-    fixupInput,
+    xstateBv: o.ite(c, a.xstateBv, b.xstateBv),
+    xcompBv: o.ite(c, a.xcompBv, b.xcompBv),
+    mxcsr: o.ite(c, a.mxcsr, b.mxcsr),
+    headerReservedNonZero: bite(o, c, a.headerReservedNonZero, b.headerReservedNonZero),
   };
+}
+
+/** The validation: the first failing check (in kernel order) names the rejection; each is evaluated only if reached when run concretely. */
+export function firstFailing<V, B>(o: BitOps<V, B>, checks: readonly SetCheck[], lim: SetLimits<V>, f: XsaveFields<V, B>): SetOutcome<B> {
+  const k = outcomes(o);
+  let open: [B, SetCheckReason][] | null = null; // failures not known yet (symbolic)
+  for (const c of checks) {
+    const failed = c.failed(o, lim, f);
+    const known = o.known(failed);
+    if (known === false) continue;
+    if (known === true && open === null) return k.rejected[c.reason];
+    (open ??= []).push([failed, c.reason]);
+    if (known === true) break;
+  }
+  let out = k.accepted;
+  if (open) for (let i = open.length - 1; i >= 0; i--) out = mergeOutcome(o, open[i]![0], k.rejected[open[i]![1]], out);
+  return out;
+}
+
+/**
+ * KVM_SET_XSAVE's decision, the one composition of its steps in kernel order: the confidential
+ * early return, the 6.19 XFD pre-mask, the fixup (if any), then the validation checks. setXsave.ts
+ * runs it concretely on bytes (its steps edit the kernel's copy) and the prover symbolically on
+ * values (fieldSteps), so the two cannot drift (issue 14 item 5; before, the prover had a second
+ * composition kept in line by samples).
+ */
+export function setXsaveDecision<V, B>(o: BitOps<V, B>, rules: SetRules, vcpu: SetVcpuValues<V, B>, input: XsaveFields<V, B>, steps: SetSteps<V, B>): SetDecision<V, B> {
+  return branch(
+    o,
+    vcpu.confidential,
+    () => {
+      const conf = confidentialOutcome(rules.confidential);
+      return { outcome: conf.reason ? outcomes(o).rejected[conf.reason] : outcomes(o).ignored, copy: input, fixupInput: input };
+    },
+    () => {
+      const fixupInput = steps.copyIn(input, xfdPremaskLogic(o, rules.xfdPremask, vcpu.xfd, input.xstateBv));
+      const copy = steps.fixup(fixupInput);
+      return { outcome: firstFailing(o, setChecks(rules.set), vcpu, copy), copy, fixupInput };
+    },
+    (c, a, b) => ({ outcome: mergeOutcome(o, c, a.outcome, b.outcome), copy: mergeFields(o, c, a.copy, b.copy), fixupInput: mergeFields(o, c, a.fixupInput, b.fixupInput) }),
+  );
 }
 
 export const SET_REASONS = REASONS;

@@ -1,10 +1,10 @@
 // The fixup plug-in interface (shared/CASE-FORMAT.md, "The fixup plug-in") and the built-in
 // fixup: the Proxmox patch "kvm: xsave set: mask-out PKRU bit in xfeatures if vCPU has no
 // support" (pve-kernel 1559d22f3510, variants A/B/C identical in effect; kernel-semantics.md §6).
-import { BIGINT_OPS, pveMaskLogic } from './bitLogic';
+import { BIGINT_OPS, ByteOps, pveMaskLogic, whenBytes } from './bitLogic';
 import type { CpuidEntry } from './cpuid';
 import { OFF } from './layout';
-import { readU64, writeU64 } from './region';
+import { BYTE_OPS } from './byteOps';
 import { Vcpu, cpuidGuestSupportedXcr0 } from './vcpu';
 
 export interface FixupContext {
@@ -37,16 +37,20 @@ export function pveMaskXstateBv(guestSupported: bigint, xstateBv: bigint): bigin
 }
 
 /**
- * The Proxmox patch as a plug-in: it edits XSTATE_BV in the kernel's copy of the buffer
- * (`xsave.header.xfeatures`), leaving the PKRU area bytes as they are. This is bitLogic.ts's
- * pveFixupLogic on the buffer: that logic changes XSTATE_BV only (P3, proved by `prove`), so
- * only XSTATE_BV is read and written back (liftFieldFixup(pveFixupLogic) gives the same bytes,
- * test/prove.test.ts, but is about 20 times slower).
+ * The Proxmox patch over bytes, written once for every byte implementation: it reads XSTATE_BV
+ * of the kernel's copy (`xsave.header.xfeatures`), and writes it back masked when the mask
+ * changed it, leaving every other byte (the PKRU area too) as it is. pveFixup runs it on the
+ * buffer; `xsave-harness prove` runs it on a z3 array of bytes (the byte-level P1 and P3).
  */
+export function pveFixupBytes<V, B, R>(o: ByteOps<V, B, R>, guestSupportedXcr0: V, region: R): R {
+  const xstateBv = o.readU64(region, OFF.XSTATE_BV);
+  const masked = pveMaskLogic(o, guestSupportedXcr0, xstateBv);
+  return whenBytes(o, o.bnot(o.eq(masked, xstateBv)), region, (r) => o.writeU64(r, OFF.XSTATE_BV, masked));
+}
+
+/** The Proxmox patch as a plug-in: pveFixupBytes on the kernel's copy. */
 export function pveFixup(ctx: FixupContext, region: Uint8Array): void {
-  const xstateBv = readU64(region, OFF.XSTATE_BV);
-  const masked = pveMaskXstateBv(ctx.guestSupportedXcr0, xstateBv);
-  if (masked !== xstateBv) writeU64(region, OFF.XSTATE_BV, masked);
+  pveFixupBytes(BYTE_OPS, ctx.guestSupportedXcr0, region);
 }
 
 export const PVE_FIXUP: Fixup = { name: 'pve', fn: pveFixup };

@@ -1,7 +1,7 @@
 // KVM_SET_XSAVE, step by step in kernel order (kernel-semantics.md §4), on a byte buffer.
 // The fixup runs where the Proxmox patch does: after the confidential check (and, in 7.0's
 // variant C, after the 6.19 XFD pre-mask), before the FPU layer validates the buffer.
-import { BIGINT_OPS, SetLimits, confidentialOutcome, firstFailure, setChecks, xfdPremaskLogic } from './bitLogic';
+import { BIGINT_OPS, SET_REASONS, SetLimits, SetSteps, SetVcpuValues, XsaveFields, setXsaveDecision } from './bitLogic';
 import { Fixup, fixupContext } from './fixup';
 import { OFF, slotOf } from './layout';
 import { bytesEqual, readU32, readU64, writeU64 } from './region';
@@ -63,81 +63,86 @@ export function setXsave(input: Vcpu, region: Uint8Array, fixup: Fixup | null, o
     throw new RegionSizeError(`region is ${region.length} bytes, the vCPU's uabi size is ${size}`);
   }
   const kernel = input.kernel;
+  // The decision is bitLogic.ts's setXsaveDecision, the composition the prover checks; the steps
+  // below are its byte side: a. confidential early return, b. 6.19's XFD pre-mask, c. the fixup
+  // (Proxmox patch or plug-in), then the FPU layer's checks.
+  const steps = new KernelCopy(input, region, size, fixup);
+  const d = setXsaveDecision(BIGINT_OPS, kernel, setVcpuValues(input), regionFields(steps.user), steps);
+  const out = d.outcome;
+  const kernelCopy = !opts.keepKernelCopy ? null : input.confidential ? region.slice(0, size) : new Uint8Array(steps.kbuf!);
+  // new Uint8Array(kbuf), not kbuf.slice(): kbuf is a Buffer, whose slice() is a view of the
+  // reused scratch (found by Stryker: the returned copy changed with the next call).
+  if (out.ignored) return result(0, null, input, false, true, kernelCopy);
+  if (out.rejected) return result('EINVAL', SET_REASONS.find((r) => out.reasonIs[r]) ?? null, input, steps.fixupFired, false, kernelCopy);
+  // Accepted: the new state is a copy of the vCPU with the kernel's copy loaded into it (it
+  // depends on the fixup only through those bytes).
+  const kbuf = steps.kbuf!;
+  const vcpu = cloneVcpu(input);
+  if (kernel.set === 'load-5.15') load515(vcpu, kbuf);
+  else copyUabiToXstate(vcpu, kbuf);
+  return result(0, null, vcpu, steps.fixupFired, false, kernelCopy);
+}
 
-  // a. Confidential fpstate: silently ignored; -EINVAL with has_protected_state from 6.12.
-  if (input.confidential) {
-    const c = confidentialOutcome(kernel.confidential);
-    const kernelCopy = opts.keepKernelCopy ? region.slice(0, size) : null;
-    return c.reason ? result('EINVAL', c.reason, input, false, false, kernelCopy) : result(0, null, input, false, c.ignored, kernelCopy);
+/** The byte side of SET's steps: memdup_user into a reused buffer, the pre-mask and the fixup edit it. */
+class KernelCopy implements SetSteps<bigint, boolean> {
+  readonly user: Uint8Array;
+  kbuf: Uint8Array | null = null;
+  fixupFired = false;
+  #edited = false;
+  constructor(
+    private readonly vcpu: Vcpu,
+    region: Uint8Array,
+    private readonly size: number,
+    private readonly plugin: Fixup | null,
+  ) {
+    this.user = region.length === size ? region : region.subarray(0, size);
   }
 
-  // memdup_user(uabi_size)
-  const kbuf = inFixup ? new Uint8Array(size) : (kbufScratch = scratch(kbufScratch, size));
-  kbuf.set(region.length === size ? region : region.subarray(0, size));
-  let edited = false;
-
-  // b. 6.19: drop XSTATE_BV bits armed in XFD (XRSTOR would #NM otherwise).
-  if (kernel.xfdPremask && input.xfd !== 0n) {
-    const bv = readU64(kbuf, OFF.XSTATE_BV);
-    const masked = xfdPremaskLogic(BIGINT_OPS, kernel.xfdPremask, input.xfd, bv);
-    if (masked !== bv) {
-      writeU64(kbuf, OFF.XSTATE_BV, masked);
-      edited = true;
+  copyIn(input: XsaveFields<bigint, boolean>, xstateBv: bigint): XsaveFields<bigint, boolean> {
+    // memdup_user(uabi_size)
+    const kbuf = inFixup ? new Uint8Array(this.size) : (kbufScratch = scratch(kbufScratch, this.size));
+    kbuf.set(this.user);
+    this.kbuf = kbuf;
+    if (xstateBv !== input.xstateBv) {
+      writeU64(kbuf, OFF.XSTATE_BV, xstateBv);
+      this.#edited = true;
     }
+    return regionFields(kbuf);
   }
 
-  // c. The Proxmox patch (or the plug-in under test) edits the kernel's copy.
-  let fixupFired = false;
-  if (fixup) {
+  fixup(copy: XsaveFields<bigint, boolean>): XsaveFields<bigint, boolean> {
+    const fixup = this.plugin;
+    if (!fixup) return copy;
+    const kbuf = this.kbuf!;
+    const size = this.size;
     // What the fixup is given, to tell whether it changed anything: the caller's buffer itself,
     // unless the pre-mask has already edited the copy.
-    let before = region.length === size ? region : region.subarray(0, size);
-    if (edited) {
+    let before = this.user;
+    if (this.#edited) {
       before = inFixup ? new Uint8Array(size) : (beforeScratch = scratch(beforeScratch, size));
       before.set(kbuf);
     }
     const outer = inFixup;
     inFixup = true;
     try {
-      fixup.fn(fixupContext(input), kbuf);
+      fixup.fn(fixupContext(this.vcpu), kbuf);
     } finally {
       inFixup = outer;
     }
     if (kbuf.length !== size) throw new Error(`fixup '${fixup.name}' changed the region's length`);
-    fixupFired = !bytesEqual(kbuf, before); // kbuf first: a Buffer, compared without wrapping
+    this.fixupFired = !bytesEqual(kbuf, before); // kbuf first: a Buffer, compared without wrapping
+    return regionFields(kbuf);
   }
-  // new Uint8Array(kbuf), not kbuf.slice(): kbuf is a Buffer, whose slice() is a view of the
-  // reused scratch (found by Stryker: the returned copy changed with the next call).
-  const kernelCopy = opts.keepKernelCopy ? new Uint8Array(kbuf) : null;
+}
 
-  const reason = kernel.set === 'load-5.15' ? validate515(input, kbuf) : validateFpuUabi(input, kbuf);
-  if (reason) return result('EINVAL', reason, input, fixupFired, false, kernelCopy);
-  // Accepted: the new state is a copy of the vCPU with the buffer loaded into it.
-  const vcpu = cloneVcpu(input);
-  if (kernel.set === 'load-5.15') load515(vcpu, kbuf);
-  else copyUabiToXstate(vcpu, kbuf);
-  return result(0, null, vcpu, fixupFired, false, kernelCopy);
+/** The vCPU values SET reads, for bitLogic.ts. */
+export function setVcpuValues(vcpu: Vcpu): SetVcpuValues<bigint, boolean> {
+  return { supportedXcr0: vcpu.supportedXcr0, userXfeatures: vcpu.userXfeatures, mxcsrMask: BigInt(vcpu.host.mxcsrMask >>> 0), confidential: vcpu.confidential, xfd: vcpu.xfd };
 }
 
 /** SET's limits for a vCPU, as values for bitLogic.ts's checks. */
 export function setLimits(vcpu: Vcpu): SetLimits<bigint> {
   return { supportedXcr0: vcpu.supportedXcr0, userXfeatures: vcpu.userXfeatures, mxcsrMask: BigInt(vcpu.host.mxcsrMask >>> 0) };
-}
-
-// The checks themselves, in kernel order, are bitLogic.ts's setChecks (shared with the prover).
-
-// 5.15 kvm_vcpu_ioctl_x86_set_xsave: only supported XCR0 and (unconditionally) MXCSR are
-// checked; XCOMP_BV, the reserved header bytes and guest CPUID are not.
-function validate515(vcpu: Vcpu, kbuf: Uint8Array): SetXsaveRejection | null {
-  return firstFailure(setChecks('load-5.15'), setLimits(vcpu), regionFields(kbuf));
-}
-
-// fpu_copy_uabi_to_guest_fpstate → copy_uabi_to_xstate → validate_user_xstate_header. The FPU
-// layer is called with xcr0 = kvm_caps.supported_xcr0, not the guest's set; then
-// user_xfeatures, XCOMP_BV, the reserved header bytes, and MXCSR only when a component that
-// uses it (FP/SSE/YMM) is present.
-function validateFpuUabi(vcpu: Vcpu, kbuf: Uint8Array): SetXsaveRejection | null {
-  return firstFailure(setChecks('fpu-uabi'), setLimits(vcpu), regionFields(kbuf));
 }
 
 // 5.15 load_xsave: legacy bytes verbatim, XSTATE_BV as given, extended components copied;

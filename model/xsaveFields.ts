@@ -1,11 +1,12 @@
 // Bytes ↔ values for the bit-level logic (bitLogic.ts): the XSAVE header fields a buffer holds,
 // read lazily (each field is read when the logic asks for it), and written back when a fixup
 // over values changed them.
-import { FieldFixup, XsaveFields, BIGINT_OPS, FixupValues } from './bitLogic';
+import { ByteFixup, ByteOps, FieldFixup, FixupValues, XsaveFields, whenBytes } from './bitLogic';
 import { CPUID_BITS, findCpuid } from './cpuid';
 import type { FixupContext, FixupFn } from './fixup';
+import { BYTE_OPS } from './byteOps';
 import { OFF } from './layout';
-import { allZero, readU32, readU64, writeU32, writeU64 } from './region';
+import { allZero, readU32, readU64 } from './region';
 
 /** The fields of `region` as it is when each is first read (XSTATE_BV is then remembered). */
 export function regionFields(region: Uint8Array): XsaveFields<bigint, boolean> {
@@ -37,18 +38,33 @@ export function snapshotFields(f: XsaveFields<bigint, boolean>): XsaveFields<big
   return { xstateBv: f.xstateBv, xcompBv: f.xcompBv, mxcsr: f.mxcsr, headerReservedNonZero: f.headerReservedNonZero };
 }
 
+/** The header fields of a buffer, read through any byte implementation. */
+export function readFields<V, B, R>(o: ByteOps<V, B, R>, r: R): XsaveFields<V, B> {
+  return { xstateBv: o.readU64(r, OFF.XSTATE_BV), xcompBv: o.readU64(r, OFF.XCOMP_BV), mxcsr: o.readU32(r, OFF.MXCSR), headerReservedNonZero: o.bnot(o.allZero(r, OFF.HEADER_RESERVED, OFF.EXTENDED)) };
+}
+
 /**
- * Write the fields that differ between `before` and `after` into `region`. A reserved header
- * that becomes zero is zeroed whole; one that becomes non-zero gets byte 528 = 0x01.
+ * A fixup over header values as a fixup over bytes: read the fields, run it, write back the ones
+ * it changed. A reserved header that becomes zero is zeroed whole; one that becomes non-zero gets
+ * byte 528 = 0x01. One definition, run concretely (liftFieldFixup) and under z3 (the byte-level proof).
  */
-export function writeChangedFields(region: Uint8Array, before: XsaveFields<bigint, boolean>, after: XsaveFields<bigint, boolean>): void {
-  if (after.xstateBv !== before.xstateBv) writeU64(region, OFF.XSTATE_BV, after.xstateBv);
-  if (after.xcompBv !== before.xcompBv) writeU64(region, OFF.XCOMP_BV, after.xcompBv);
-  if (after.mxcsr !== before.mxcsr) writeU32(region, OFF.MXCSR, Number(after.mxcsr & 0xffffffffn));
-  if (after.headerReservedNonZero !== before.headerReservedNonZero) {
-    if (after.headerReservedNonZero) region[OFF.HEADER_RESERVED] = 0x01;
-    else region.fill(0, OFF.HEADER_RESERVED, OFF.EXTENDED);
-  }
+export function liftFields(logic: FieldFixup): ByteFixup {
+  return <V, B, R>(o: ByteOps<V, B, R>, ctx: FixupValues<V, B>, region: R): R => {
+    const before = readFields(o, region);
+    const after = logic(o, ctx, before);
+    const differs = (a: V, b: V): B => o.bnot(o.eq(a, b));
+    let r = whenBytes(o, differs(after.xstateBv, before.xstateBv), region, (x) => o.writeU64(x, OFF.XSTATE_BV, after.xstateBv));
+    r = whenBytes(o, differs(after.xcompBv, before.xcompBv), r, (x) => o.writeU64(x, OFF.XCOMP_BV, after.xcompBv));
+    r = whenBytes(o, differs(after.mxcsr, before.mxcsr), r, (x) => o.writeU32(x, OFF.MXCSR, after.mxcsr));
+    r = whenBytes(o, o.band(after.headerReservedNonZero, o.bnot(before.headerReservedNonZero)), r, (x) => o.writeU8(x, OFF.HEADER_RESERVED, o.const(1n)));
+    r = whenBytes(o, o.band(o.bnot(after.headerReservedNonZero), before.headerReservedNonZero), r, (x) => o.fillZero(x, OFF.HEADER_RESERVED, OFF.EXTENDED));
+    return r;
+  };
+}
+
+/** A fixup over bytes as a plug-in function (the concrete instance). */
+export function byteFixupFn(f: ByteFixup): FixupFn {
+  return (ctx, region) => void f(BYTE_OPS, fixupValues(ctx), region);
 }
 
 /** A FixupContext as the values a FieldFixup sees (cpuidPku read from leaf 7 only when asked). */
@@ -67,9 +83,5 @@ export function fixupValues(ctx: FixupContext): FixupValues<bigint, boolean> {
 
 /** A fixup over values as a byte-level plug-in function: read the fields, run it, write what changed. */
 export function liftFieldFixup(logic: FieldFixup): FixupFn {
-  return (ctx, region) => {
-    const before = snapshotFields(regionFields(region));
-    const after = logic(BIGINT_OPS, fixupValues(ctx), before);
-    writeChangedFields(region, before, after);
-  };
+  return byteFixupFn(liftFields(logic));
 }

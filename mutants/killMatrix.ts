@@ -1,4 +1,4 @@
-// The mutant catalogue (mutants/*.js: deliberately broken fixup plug-ins) and its kill matrix:
+// The mutant catalogue (properties/brokenFixups.ts, whose entries mutants/*.js load as plug-ins) and its kill matrix:
 // P1-P5 run against each mutant with growing run counts until each property kills it or the
 // mutant's time budget runs out. `xsave-harness mutants` prints it; the review report imports
 // `killMatrix` / `formatKillMatrix` from here.
@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Fixup, PVE_FIXUP } from '../model';
 import { loadFixup } from '../cases/fixupLoader';
+import { BROKEN_FIXUPS } from '../properties/brokenFixups';
 import { PROPERTIES, PROPERTY_IDS } from '../properties/claims';
 import { PropertyId, runProperty } from '../properties/properties';
 
@@ -37,8 +38,25 @@ export function mutantsDir(): string {
   return path.resolve('mutants');
 }
 
-/** Load every *.js plug-in of the catalogue with its metadata, sorted by name. */
-export async function loadMutants(dir: string = mutantsDir()): Promise<Mutant[]> {
+/**
+ * The one catalogue (properties/brokenFixups.ts) as mutants, each with its generated plug-in
+ * mutants/NAME.js (a missing one is an error: regenerate with scripts/gen-mutant-plugins.ts).
+ */
+export function catalogueMutants(dir: string = mutantsDir()): Mutant[] {
+  return BROKEN_FIXUPS.map((f) => {
+    const file = path.join(dir, `${f.name}.js`);
+    if (!fs.existsSync(file)) throw new CatalogueError(`${file}: missing: regenerate the plug-ins (node -r ./scripts/ts-register.js scripts/gen-mutant-plugins.ts)`);
+    return { name: f.name, file, description: f.description, expectedKiller: f.expectedKiller, equivalent: f.equivalent, fixup: { name: f.name, fn: f.fn } };
+  });
+}
+
+/**
+ * The mutants: without `dir` the one catalogue (catalogueMutants); with `dir` every *.js plug-in
+ * there with its metadata, sorted by name (a folder of plug-ins that are not the catalogue's:
+ * test fixtures, someone's own mutants).
+ */
+export async function loadMutants(dir?: string): Promise<Mutant[]> {
+  if (dir === undefined) return catalogueMutants();
   const files = fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.js'))

@@ -12,6 +12,7 @@ import {
   XsaveFields,
   fieldsEqual,
   implies,
+  fieldSteps,
   setXsaveDecision,
   subset,
   SetDecision,
@@ -84,19 +85,20 @@ export interface ClaimDef {
   violated(rules: SetRules, a: ProofVars<bigint, boolean>, fixup: FieldFixup): string | null;
 }
 
-function sameOutcome<V, B>(o: BitOps<V, B>, a: SetDecision<V, B>, b: SetDecision<V, B>): B {
+function sameOutcome<V, B>(o: BitOps<V, B>, da: SetDecision<V, B>, db: SetDecision<V, B>): B {
+  const [a, b] = [da.outcome, db.outcome];
   let same = o.band(o.biff(a.ignored, b.ignored), o.biff(a.rejected, b.rejected));
   for (const r of SET_REASONS) same = o.band(same, o.biff(a.reasonIs[r], b.reasonIs[r]));
   return same;
 }
 
 function decide<V, B>(o: BitOps<V, B>, rules: SetRules, v: ProofVars<V, B>, fixup: FieldFixup | null, fields = v.fields): SetDecision<V, B> {
-  return setXsaveDecision(o, rules, v.vcpu, v.ctx, fields, fixup);
+  return setXsaveDecision(o, rules, v.vcpu, fields, fieldSteps(o, v.ctx, fixup));
 }
 
 function reasonOf(d: SetDecision<bigint, boolean>): string {
-  if (d.ignored) return 'ignored';
-  const r = SET_REASONS.find((x) => d.reasonIs[x]);
+  if (d.outcome.ignored) return 'ignored';
+  const r = SET_REASONS.find((x) => d.outcome.reasonIs[x]);
   return r ? `EINVAL/${r}` : 'ok';
 }
 
@@ -167,15 +169,15 @@ export const CLAIMS: readonly ClaimDef[] = [
     holds: (o, rules, v, fixup) =>
       implies(
         o,
-        o.band(decide(o, rules, v, null).rejected, decide(o, rules, v, null, withoutPkru(o, v.fields)).rejected),
-        decide(o, rules, v, fixup).rejected,
+        o.band(decide(o, rules, v, null).outcome.rejected, decide(o, rules, v, null, withoutPkru(o, v.fields)).outcome.rejected),
+        decide(o, rules, v, fixup).outcome.rejected,
       ),
     violated(rules, v, fixup) {
       const o = BIGINT_OPS;
       const plain = decide(o, rules, v, null);
-      if (!plain.rejected || !decide(o, rules, v, null, withoutPkru(o, v.fields)).rejected) return null;
+      if (!plain.outcome.rejected || !decide(o, rules, v, null, withoutPkru(o, v.fields)).outcome.rejected) return null;
       const fixed = decide(o, rules, v, fixup);
-      return fixed.rejected ? null : `refused without the fixup (${reasonOf(plain)}) but ${reasonOf(fixed)} with it`;
+      return fixed.outcome.rejected ? null : `refused without the fixup (${reasonOf(plain)}) but ${reasonOf(fixed)} with it`;
     },
   },
 ];

@@ -1,5 +1,6 @@
-// The prover: P1, P3 and P4 (proof/claims.ts) for a fixup over values, for every 64-bit input,
-// one z3 query per claim and kernel rule set. A counterexample is read back, checked concretely
+// The prover: P1, P3 and P4 (proof/claims.ts) over header fields for a fixup over values, for every
+// 64-bit input, one z3 query per claim and kernel rule set; and P1 and P3 over bytes (byteClaims.ts)
+// for the fixup over bytes. A counterexample is read back, checked concretely
 // (bigint) against the claim, then realised as a vCPU the model can build (a catalogue kernel, a
 // custom host, CPUID leaves 0xD and 7, reset XCR0): the property's own predicate (properties.ts
 // P1/P3/P4) is run on it with the fixup lifted to bytes, and it is written as a corpus case
@@ -10,16 +11,17 @@ import { CpuidEntry, CPUID_BITS } from '../model/cpuid';
 import { KernelVariant } from '../model/kernels';
 import { XCR0_RESET } from '../model/xcr0';
 import { MASK } from '../model/xfeatures';
-import { liftFieldFixup, fixupValues } from '../model/xsaveFields';
+import { liftFieldFixup, liftFields, fixupValues } from '../model/xsaveFields';
 import { fixupContext } from '../model/fixup';
-import { BitOps, fieldsEqual, pveFixupLogic, subset } from '../model/bitLogic';
+import { BitOps, FieldFixup, fieldsEqual, pveFixupLogic, subset } from '../model/bitLogic';
 import { FORMAT, IoctlCase, parseCaseText } from '../cases/caseFormat';
 import { evaluateCase } from '../cases/evaluate';
 import { contentId, writeFileAtomic } from '../cases/files';
 import { IoctlScenario, buildIoctl } from '../properties/arbitraries/scenarios';
 import { P1, P3, P4, PropertyDef } from '../properties/properties';
 import { Assignment, BOOL_VARS, BV_VARS, CLAIMS, ClaimDef, ClaimId, ProofVars, RuleGroup, domain, proofVars, ruleGroups } from './claims';
-import { SymbolicFixup } from './symbolicFixups';
+import { BYTE_CLAIMS, ByteClaimDef, ByteCounterexample, proveByteClaim } from './byteClaims';
+import { ProofSubject } from './subjects';
 import type { Model } from 'z3-solver';
 import { BV, Z3Bool, Z3Ctx, z3Context, z3Ops } from './z3';
 
@@ -38,8 +40,12 @@ export interface Realization {
 
 export type AssignmentJson = Record<keyof Assignment, string | boolean>;
 
+/** What a result is about: SET's decision over the header fields, or the fixup over every byte. */
+export type ProofLevel = 'header fields' | 'bytes';
+
 export interface ClaimResult {
   claim: ClaimId;
+  level: ProofLevel;
   title: string;
   statement: string;
   /** kernel rule set (P3 does not depend on one) */
@@ -47,19 +53,26 @@ export interface ClaimResult {
   kernels: string[];
   status: 'proved' | 'counterexample';
   ms: number;
-  counterexample: AssignmentJson | null;
+  counterexample: Record<string, string | boolean> | null;
   /** the claim's part the counterexample violates, evaluated concretely (bigint) */
   violation: string | null;
   realized: Realization | null;
 }
+
+/** Per claim and level: proved, refuted, or why it was not a query. */
+export type LevelStatus = 'proved' | 'counterexample' | 'not expressible' | 'not stated' | 'not run';
 
 export interface ProofReport {
   fixup: string;
   description: string;
   mutant: string | null;
   results: ClaimResult[];
-  /** per claim: proved for every kernel rule set, or not */
-  claims: Record<ClaimId, 'proved' | 'counterexample'>;
+  /** per claim, what each level says (P4 has no byte-level statement; a fixup written over bytes has no header-field one) */
+  levels: Record<ClaimId, Record<ProofLevel, LevelStatus>>;
+  /** the header-field fixup is the byte function the model runs (only for the patch, whose two are written separately) */
+  fieldsAreBytes: 'proved' | 'counterexample' | null;
+  /** per claim that was a query at some level: proved at every level and rule set, or not */
+  claims: Partial<Record<ClaimId, 'proved' | 'counterexample'>>;
   proved: boolean;
 }
 
@@ -189,11 +202,11 @@ async function realize(
   Z: Z3Ctx,
   claim: ClaimDef,
   group: RuleGroup,
-  sf: SymbolicFixup,
+  sf: ProofSubject & { fields: FieldFixup },
   found: string | null,
 ): Promise<Realization | null> {
   const o = z3Ops(Z);
-  const lifted: FixupFn = liftFieldFixup(sf.logic);
+  const lifted: FixupFn = liftFieldFixup(sf.fields);
   // First look for a counterexample where one application of the fixup already differs from
   // the patch's (so that replaying the case with the fixup shows it), then for any.
   const attempts = [true, false].flatMap((distinguishable) => group.kernels.map((kid) => ({ distinguishable, kid })));
@@ -201,8 +214,8 @@ async function realize(
     const k = kernelById(kid)!;
     const s = symbols(Z);
     const solver = new Z.Solver();
-    solver.add(domain(o, s.vars), Z.Not(claim.holds(o, group.rules, s.vars, sf.logic)), realizable(o, s.vars, k));
-    if (distinguishable) solver.add(Z.Not(fieldsEqual(o, sf.logic(o, s.vars.ctx, s.vars.fields), pveFixupLogic(o, s.vars.ctx, s.vars.fields))));
+    solver.add(domain(o, s.vars), Z.Not(claim.holds(o, group.rules, s.vars, sf.fields)), realizable(o, s.vars, k));
+    if (distinguishable) solver.add(Z.Not(fieldsEqual(o, sf.fields(o, s.vars.ctx, s.vars.fields), pveFixupLogic(o, s.vars.ctx, s.vars.fields))));
     // user_xfeatures is whatever the model derives for this kernel, host and CPUID: fix the
     // solver's host and CPUID, ask the model, and solve again with its value (a few rounds).
     for (let round = 0; round < 8; round++) {
@@ -233,7 +246,7 @@ async function realize(
         throw new Error(`internal: counterexample for ${claim.id} on ${kid} does not build as solved`);
       }
       const propertyReason = PROPERTY_OF[claim.id].check(scenario, { name: sf.name, fn: lifted });
-      const title = claim.violated(group.rules, concreteVars(final), sf.logic) ?? claim.title;
+      const title = claim.violated(group.rules, concreteVars(final), sf.fields) ?? claim.title;
       const c = caseFor(claim, k, final, title, sf.name);
       let file: string | null = null;
       if (found) {
@@ -254,52 +267,107 @@ async function realize(
   return null;
 }
 
-/** Prove P1, P3 and P4 for a fixup over values, for all inputs and every kernel rule set. */
-export async function proveFixup(sf: SymbolicFixup, opts: ProveOptions = {}): Promise<ProofReport> {
+/** Prove P1, P3 and P4 over header fields (all inputs, every kernel rule set) and P1 and P3 over bytes. */
+export async function proveFixup(sf: ProofSubject, opts: ProveOptions = {}): Promise<ProofReport> {
   const Z = await z3Context();
   const o = z3Ops(Z);
   const ids = opts.claims ?? CLAIMS.map((c) => c.id);
   const groups = ruleGroups();
   const results: ClaimResult[] = [];
+  const fields = sf.fields;
   for (const claim of CLAIMS.filter((c) => ids.includes(c.id))) {
+    if (!fields) break; // written over bytes only: no header-field statement
     // P3 is about the fixup alone: one query covers every kernel.
     const gs: RuleGroup[] = claim.id === 'P3' ? [{ ...groups[0]!, kernels: groups.flatMap((g) => g.kernels), label: 'any kernel' }] : groups;
     for (const g of gs) {
       const t0 = Date.now();
       const s = symbols(Z);
       const solver = new Z.Solver();
-      solver.add(domain(o, s.vars, opts.invariants !== false), Z.Not(claim.holds(o, g.rules, s.vars, sf.logic)));
+      solver.add(domain(o, s.vars, opts.invariants !== false), Z.Not(claim.holds(o, g.rules, s.vars, fields)));
       const r = await solver.check();
       if (r === 'unknown') throw new Error(`z3 returned unknown for ${claim.id} (${g.label})`);
-      const base = { claim: claim.id, title: claim.title, statement: claim.statement, group: g.label, kernels: g.kernels };
+      const base = { claim: claim.id, level: 'header fields' as const, title: claim.title, statement: claim.statement, group: g.label, kernels: g.kernels };
       if (r === 'unsat') {
         results.push({ ...base, status: 'proved', ms: Date.now() - t0, counterexample: null, violation: null, realized: null });
         continue;
       }
       const a = readModel(Z, s, solver.model());
-      const violation = claim.violated(g.rules, concreteVars(a), sf.logic);
+      const violation = claim.violated(g.rules, concreteVars(a), fields);
       if (violation === null) throw new Error(`internal: z3's counterexample for ${claim.id} (${g.label}) satisfies the claim concretely`);
-      const realized = opts.realize === false ? null : await realize(Z, claim, g, sf, opts.found === undefined ? null : opts.found);
+      const realized = opts.realize === false ? null : await realize(Z, claim, g, { ...sf, fields }, opts.found === undefined ? null : opts.found);
       results.push({ ...base, status: 'counterexample', ms: Date.now() - t0, counterexample: toJson(a), violation, realized });
     }
   }
-  const claims = {} as Record<ClaimId, 'proved' | 'counterexample'>;
-  for (const id of ids) claims[id] = results.some((r) => r.claim === id && r.status === 'counterexample') ? 'counterexample' : 'proved';
-  return { fixup: sf.name, description: sf.description, mutant: sf.mutant, results, claims, proved: Object.values(claims).every((c) => c === 'proved') };
+  const allKernels = groups.flatMap((g) => g.kernels);
+  for (const bc of BYTE_CLAIMS.filter((c) => c.id !== 'fields=bytes' && ids.includes(c.id as ClaimId))) {
+    const r = await proveByteClaim(Z, bc.id, sf.bytes, null, opts.invariants !== false);
+    results.push(byteResult(bc, r.status, r.ms, r.counterexample, allKernels));
+  }
+  let fieldsAreBytes: ProofReport['fieldsAreBytes'] = null;
+  if (sf.separateBytes && sf.fields) {
+    const lifted = liftFields(sf.fields);
+    fieldsAreBytes = (await proveByteClaim(Z, 'fields=bytes', lifted, sf.bytes, opts.invariants !== false)).status;
+  }
+  const claims: Partial<Record<ClaimId, 'proved' | 'counterexample'>> = {};
+  const levels = {} as Record<ClaimId, Record<ProofLevel, LevelStatus>>;
+  for (const id of ids) {
+    // a claim with no query at any level (P4 of a fixup written over bytes) is not called proved
+    if (results.some((r) => r.claim === id)) claims[id] = results.some((r) => r.claim === id && r.status === 'counterexample') ? 'counterexample' : 'proved';
+    const at = (level: ProofLevel): LevelStatus => {
+      const rs = results.filter((r) => r.claim === id && r.level === level);
+      if (rs.length) return rs.some((r) => r.status === 'counterexample') ? 'counterexample' : 'proved';
+      if (level === 'bytes') return BYTE_CLAIMS.some((c) => c.id === id) ? 'not run' : 'not stated';
+      return fields ? 'not run' : 'not expressible';
+    };
+    levels[id] = { 'header fields': at('header fields'), bytes: at('bytes') };
+  }
+  const proved = Object.values(claims).every((c) => c === 'proved') && fieldsAreBytes !== 'counterexample';
+  return { fixup: sf.name, description: sf.description, mutant: sf.mutant, results, claims, levels, fieldsAreBytes, proved };
+}
+
+function byteResult(bc: ByteClaimDef, status: 'proved' | 'counterexample', ms: number, cx: ByteCounterexample | null, kernels: string[]): ClaimResult {
+  return {
+    claim: bc.id as ClaimId,
+    level: 'bytes',
+    title: bc.title,
+    statement: bc.statement,
+    group: 'any kernel (the fixup over bytes)',
+    kernels,
+    status,
+    ms,
+    counterexample: cx ? cx.values : null,
+    violation: cx ? cx.replay : null,
+    realized: null,
+  };
+}
+
+/** One line per claim and level: what was proved, at which level, and what is tested only. */
+export function proofLevelsText(r: ProofReport): string[] {
+  const out: string[] = [];
+  for (const id of Object.keys(r.levels) as ClaimId[]) {
+    const l = r.levels[id];
+    out.push(`  ${id}: header fields ${l['header fields']}; bytes ${l.bytes}`);
+  }
+  if (r.fieldsAreBytes) out.push(`  header-field fixup = byte function the model runs: ${r.fieldsAreBytes}`);
+  out.push('  P2, P5: tested only (fuzz, exhaustive mode, kill matrix); not part of the proof');
+  return out;
 }
 
 /** The report as text: each claim "proved" or its counterexample. */
 export function formatProofReport(r: ProofReport): string {
   const lines = [`fixup ${r.fixup}: ${r.description}`];
-  for (const id of Object.keys(r.claims) as ClaimId[]) {
-    const rs = r.results.filter((x) => x.claim === id);
+  const levels: ProofLevel[] = ['header fields', 'bytes'];
+  for (const [id, level] of (Object.keys(r.claims) as ClaimId[]).flatMap((c) => levels.map((l) => [c, l] as const))) {
+    const rs = r.results.filter((x) => x.claim === id && x.level === level);
+    if (!rs.length) continue;
     const ms = rs.reduce((t, x) => t + x.ms, 0);
     const bad = rs.filter((x) => x.status === 'counterexample');
     if (!bad.length) {
-      lines.push(`  ${id} proved: ${rs[0]!.title} — all 64-bit inputs, ${rs.length} kernel rule set(s), ${rs.flatMap((x) => x.kernels).length} kernels (${ms} ms)`);
+      const scope = level === 'bytes' ? 'every byte of every buffer, all 64-bit fixup inputs, any kernel' : `all 64-bit inputs, ${rs.length} kernel rule set(s), ${rs.flatMap((x) => x.kernels).length} kernels`;
+      lines.push(`  ${id} proved (${level}): ${rs[0]!.title} — ${scope} (${ms} ms)`);
       continue;
     }
-    lines.push(`  ${id} COUNTEREXAMPLE: ${rs[0]!.title}`);
+    lines.push(`  ${id} COUNTEREXAMPLE (${level}): ${rs[0]!.title}`);
     for (const b of bad) {
       lines.push(`    [${b.group}] ${b.violation}`);
       lines.push(`      ${Object.entries(b.counterexample!).map(([k, v]) => `${k}=${v}`).join(' ')}`);
@@ -315,5 +383,6 @@ export function formatProofReport(r: ProofReport): string {
     const ok = rs.filter((x) => x.status === 'proved').map((x) => x.group);
     if (ok.length) lines.push(`    proved for: ${ok.join('; ')}`);
   }
+  lines.push(' what is proved, per claim and level:', ...proofLevelsText(r));
   return lines.join('\n');
 }

@@ -1,6 +1,6 @@
 // Exhaustive mode over the abstract domain (see the argument at the top of exhaustive.ts).
 import { KERNELS, PVE_FIXUP, kernelById } from '../model';
-import { BROKEN_FIXUPS, brokenFixup } from './brokenFixups';
+import { NEGATIVE_CONTROLS, brokenFixup } from './brokenFixups';
 import { BV_VALUES, HEADER_VARIANTS, HOST_SETS, LEAF0D_VALUES, domainSize, kernelClasses, runExhaustive } from './exhaustive';
 
 test('every kernel id belongs to exactly one class of identical SET rules', () => {
@@ -31,20 +31,21 @@ test('P1-P4 hold for the Proxmox patch on the whole domain, one kernel per rule 
 describe('negative controls: the exhaustive run catches broken fixups', () => {
   const linux66 = [kernelById('linux-6.6')!];
   test.each([
-    ['always-clear-pkru', 'P1'],
+    ['always-clear', 'P1'],
     ['clamp-to-guest-supported', 'P1'],
     ['toggle-pkru', 'P3'],
     ['zero-pkru-area', 'P3'],
+    ['zero-pkru-area-always', 'P3'],
     ['also-clears-xcomp', 'P4'],
-    ['clamp-to-supported', 'P4'],
-    ['wrong-bit', 'P2'],
+    ['clear-outside-guest-supported', 'P4'],
+    ['mask-0x100', 'P2'],
   ])('%s fails %s', (name, prop) => {
     const r = runExhaustive(brokenFixup(name), { kernels: linux66, maxFailures: 200 });
     expect(r.failures.map((f) => f.property)).toContain(prop);
   });
   test('every broken fixup fails somewhere on the domain', () => {
-    for (const b of BROKEN_FIXUPS) {
-      if (b.caughtBy === 'P5') continue; // P5 is a migration property, outside the ioctl domain
+    for (const b of NEGATIVE_CONTROLS) {
+      if (b.control === 'P5') continue; // P5 is a migration property, outside the ioctl domain
       expect(runExhaustive(b, { kernels: linux66, maxFailures: 1 }).failures.length).toBe(1);
     }
   });

@@ -3,7 +3,7 @@
 // a failure prints fast-check's seed and path.
 import fc from 'fast-check';
 import { HOSTS, KERNELS, MASK, OFF, PVE_FIXUP, Fixup, hex, kernelById, migrate, readU64, setXsave } from '../model';
-import { BROKEN_FIXUPS } from './brokenFixups';
+import { NEGATIVE_CONTROLS } from './brokenFixups';
 import { P1, P2, P3, P4, P5, PropertyDef, leakSpec, makeP2, makeP5, roundTripArb, runProperty } from './properties';
 import { IoctlScenario, buildIoctl, classify, ioctlScenarioArb, leakScenarioArb, sourceGuestFeatures } from './arbitraries/scenarios';
 import { hostArb } from './arbitraries/hosts';
@@ -25,9 +25,9 @@ describe(`P1-P5 hold for the Proxmox patch (seed ${SEED}, ${RUNS} runs each)`, (
 
 describe('negative controls: every broken fixup is caught by the property it breaks', () => {
   const props: Record<string, PropertyDef<unknown>> = { P1, P2, P3, P4, P5 } as Record<string, PropertyDef<unknown>>;
-  for (const b of BROKEN_FIXUPS) {
-    test(`${b.caughtBy} catches ${b.name}: ${b.description} (seed ${SEED})`, () => {
-      const r = runProperty(props[b.caughtBy]!, b, { seed: SEED, numRuns: RUNS, coverage: false });
+  for (const b of NEGATIVE_CONTROLS) {
+    test(`${b.control} catches ${b.name}: ${b.description} (seed ${SEED})`, () => {
+      const r = runProperty(props[b.control]!, b, { seed: SEED, numRuns: RUNS, coverage: false });
       expect(r.failed).toBe(true);
       expect(r.error).toBeNull(); // failed through the property's own check, not a crash
       expect(r.path).toMatch(/^\d+(:\d+)*$/);

@@ -123,12 +123,13 @@ export const REPORT_SCHEMA: JsonSchema = {
       groups: { type: 'array', items: obj({ label: str, kernels: strs }) },
       domain: strs,
       assumption: str,
+      levels: { type: 'array', items: obj({ claim: str, status: str, what: str }) },
       runs: {
         type: 'array',
         items: obj({
           invariant: { type: 'boolean' },
           claims: { type: 'object', additionalProperties: proofStatus },
-          results: { type: 'array', items: obj({ claim: claimIdProof, group: str, kernels: strs, status: proofStatus, violation: strOrNull }) },
+          results: { type: 'array', items: obj({ claim: claimIdProof, level: { enum: ['header fields', 'bytes'] }, group: str, kernels: strs, status: proofStatus, violation: strOrNull }) },
           proved: { type: 'boolean' },
         }),
       },
@@ -139,6 +140,7 @@ export const REPORT_SCHEMA: JsonSchema = {
           description: str,
           mutant: strOrNull,
           claims: { type: 'object', additionalProperties: obj({ status: proofStatus, counterexampleGroups: strs, groups: int }) },
+          levels: { type: 'object', additionalProperties: obj({ fields: str, bytes: str }) },
         }),
       },
     }),

@@ -8,7 +8,10 @@ import {
   PROOF_CLAIMS,
   PROPERTY_COLUMNS,
   SURVIVOR_FORMAT,
+  BROKEN_PROOF_LEGEND,
+  PROOF_INTRO,
   brokenCell,
+  proofLevelItems,
   changedFilesText,
   clip,
   fmtInt,
@@ -93,11 +96,13 @@ function proofHtml(v: Verification, p: ProofSection | null): string {
   const out: string[] = ['<h2 id="proof">Proof: P1, P3 and P4 for every input (z3)</h2>'];
   if (!p) return out.concat('<p>Not run for this report: <code>npx xsave-harness prove</code> runs it.</p>').join('\n');
   out.push(
-    `<p>Run during this review: z3 checks each claim as a formula over the header fields of KVM_SET_XSAVE (model/bitLogic.ts, the code the model runs) for the fixup <code>${esc(p.fixup)}</code> — ${esc(p.description)}. One query per claim and kernel rule group; "proved" means z3 found the negation unsatisfiable.</p>`,
+    `<p>Run during this review for the fixup <code>${esc(p.fixup)}</code> — ${esc(p.description)}. ${esc(PROOF_INTRO)}</p>`,
   );
   out.push(`<p><strong>Input domain.</strong></p><ul>${p.domain.map((d) => `<li>${esc(d)}</li>`).join('')}</ul>`);
   out.push(`<p><strong>Assumption.</strong> ${esc(p.assumption)}. The second column drops it: every combination of values (<code>prove --all-values</code>).</p>`);
   out.push(`<p><strong>Claims.</strong></p><ul>${p.claims.map((c) => `<li>${c.id} (${esc(c.title)}): ${esc(c.statement)}</li>`).join('')}</ul>`);
+  const levels = proofLevelItems(p);
+  if (levels.length) out.push(`<p><strong>What is proved, claim by claim</strong> (header fields: SET's decision; bytes: the fixup over every byte):</p><ul>${levels.map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`);
   out.push(`<p><strong>Kernel rule groups</strong> (SET validation variants; together they cover every catalogue kernel):</p><ul>${p.groups.map((g) => `<li>${esc(g.label)}: ${esc(g.kernels.join(', '))}</li>`).join('')}</ul>`);
   const withInv = p.runs.find((r) => r.invariant) ?? p.runs[0]!;
   const cell = (s: string): string => `<td class="${s === 'proved' ? 'p-proved' : 'p-cex'}">${esc(s)}</td>`;
@@ -108,7 +113,7 @@ function proofHtml(v: Verification, p: ProofSection | null): string {
       .map((b) => `<tr><td><code>${esc(b.name)}</code></td><td>${esc(b.description)}</td>${PROOF_CLAIMS.map((c) => cell(brokenCell(b, c))).join('')}<td>${esc(killVerdictOf(v, b.mutant))}</td></tr>`)
       .join('');
     out.push(
-      '<p><strong>Broken symbolic fixups</strong> (proof/symbolicFixups.ts, each mirroring a catalogue mutant, with the assumption). A counterexample here is what the proof is for; "proved" for a broken fixup means P1, P3 and P4 cannot tell it from the patch, and the kill matrix shows which property does.</p>',
+      `<p><strong>Broken fixups.</strong> ${esc(BROKEN_PROOF_LEGEND)}</p>`,
       `<table><tr><th>fixup</th><th>what it does</th>${PROOF_CLAIMS.map((c) => `<th>${c}</th>`).join('')}<th>kill matrix</th></tr>${brows}</table>`,
       '<p class="kv">Counterexample values, their realisation on catalogue kernels and the case files: <code>npx xsave-harness prove --mutant all</code> (this review keeps only proved / counterexample, which does not depend on the model z3 picks).</p>',
     );

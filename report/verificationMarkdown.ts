@@ -9,7 +9,10 @@ import {
   PROOF_CLAIMS,
   PROPERTY_COLUMNS,
   SURVIVOR_FORMAT,
+  BROKEN_PROOF_LEGEND,
+  PROOF_INTRO,
   brokenCell,
+  proofLevelItems,
   changedFilesText,
   clip,
   fmtInt,
@@ -76,7 +79,7 @@ function proofMd(v: Verification, p: ProofSection | null, out: string[]): void {
     return;
   }
   out.push(
-    `Run during this review: z3 checks each claim as a formula over the header fields of KVM_SET_XSAVE (model/bitLogic.ts, the code the model runs) for the fixup \`${p.fixup}\` — ${esc(p.description)}. One query per claim and kernel rule group; "proved" means z3 found the negation unsatisfiable.`,
+    `Run during this review for the fixup \`${p.fixup}\` — ${esc(p.description)}. ${PROOF_INTRO}`,
     '',
   );
   out.push('**Input domain.**', '');
@@ -86,6 +89,12 @@ function proofMd(v: Verification, p: ProofSection | null, out: string[]): void {
   out.push('**Claims.**', '');
   for (const c of p.claims) out.push(`- ${c.id} (${c.title}): ${esc(c.statement)}`);
   out.push('');
+  const levels = proofLevelItems(p);
+  if (levels.length) {
+    out.push('**What is proved, claim by claim** (header fields: SET\'s decision; bytes: the fixup over every byte):', '');
+    for (const l of levels) out.push(`- ${esc(l)}`);
+    out.push('');
+  }
   out.push('**Kernel rule groups** (SET validation variants; together they cover every catalogue kernel):', '');
   for (const g of p.groups) out.push(`- ${g.label}: ${g.kernels.join(', ')}`);
   out.push('');
@@ -99,7 +108,7 @@ function proofMd(v: Verification, p: ProofSection | null, out: string[]): void {
   }
   out.push('');
   if (p.brokenFixups) {
-    out.push('**Broken symbolic fixups** (proof/symbolicFixups.ts, each mirroring a catalogue mutant, with the assumption). A counterexample here is what the proof is for; "proved" for a broken fixup means P1, P3 and P4 cannot tell it from the patch, and the kill matrix shows which property does.', '');
+    out.push(`**Broken fixups.** ${BROKEN_PROOF_LEGEND}`, '');
     out.push(`| fixup | what it does | ${PROOF_CLAIMS.join(' | ')} | kill matrix |`, `|---|---|${PROOF_CLAIMS.map(() => '---').join('|')}|---|`);
     for (const b of p.brokenFixups) out.push(`| ${b.name} | ${esc(b.description)} | ${PROOF_CLAIMS.map((c) => brokenCell(b, c)).join(' | ')} | ${killVerdictOf(v, b.mutant)} |`);
     out.push('');

@@ -81,16 +81,38 @@ export function proofHeadline(p: ProofSection): string {
   const bad = p.runs.flatMap((r) => r.results.filter((x) => x.status === 'counterexample').map((x) => `${x.claim} [${x.group}${r.invariant ? '' : ', all values'}]`));
   const kernels = new Set(p.groups.flatMap((g) => g.kernels)).size;
   if (bad.length) return `**z3 finds counterexamples for the patch: ${bad.join(', ')}** (see Proof).`;
-  return `z3 proves P1, P3 and P4 for the Proxmox patch for every 64-bit input on all ${p.groups.length} kernel rule groups (${kernels} kernels), with and without the model's invariant (see Proof).`;
+  const bytes = p.runs.every((r) => r.results.some((x) => x.level === 'bytes')) ? ', and P1 and P3 over every byte of the buffer' : '';
+  return `z3 proves P1, P3 and P4 for the Proxmox patch for every 64-bit input on all ${p.groups.length} kernel rule groups (${kernels} kernels) over the header fields${bytes}, with and without the model's invariant; P2 and P5 are tested only (see Proof).`;
 }
+
+/** The group label of a byte-level result (proof/prove.ts byteResult). */
+export const BYTE_LEVEL_GROUP = 'any kernel (the fixup over bytes)';
 
 export function brokenCell(b: BrokenFixupProof, claim: ClaimId): string {
   const c = b.claims[claim];
-  if (!c) return 'not run';
-  if (c.status === 'proved') return 'proved';
-  if (c.counterexampleGroups.length === c.groups || c.groups <= 1) return 'counterexample';
-  return `counterexample on ${c.counterexampleGroups.length} of ${c.groups} rule groups (${c.counterexampleGroups.join('; ')})`;
+  const l = b.levels?.[claim];
+  if (!c) return l?.fields === 'not expressible' ? 'not expressible over header fields' : 'not run';
+  const groups = c.groups - (l && (l.bytes === 'proved' || l.bytes === 'counterexample') ? 1 : 0);
+  const bad = c.counterexampleGroups.filter((g) => g !== BYTE_LEVEL_GROUP);
+  let fields: string;
+  if (l?.fields === 'not expressible') fields = 'not expressible over header fields';
+  else if (!bad.length) fields = groups > 0 ? 'proved' : 'not run';
+  else if (bad.length === groups || groups <= 1) fields = 'counterexample';
+  else fields = `counterexample on ${bad.length} of ${groups} rule groups (${bad.join('; ')})`;
+  // before byte-level results existed (a report without levels) the cell is the header-field one
+  return l && l.bytes !== 'not stated' ? `${fields}; bytes: ${l.bytes}` : fields;
 }
+
+/** "What is proved": one item per claim, its status per level and what that level states. */
+export function proofLevelItems(p: ProofSection): string[] {
+  return (p.levels ?? []).map((l) => `${l.claim}: ${l.status}. ${l.what}`);
+}
+
+export const PROOF_INTRO =
+  'z3 checks each claim as a formula for every input, at two levels: over the header fields of KVM_SET_XSAVE (model/bitLogic.ts setXsaveDecision, the one composition model/setXsave.ts runs), one query per claim and kernel rule group; and over the bytes of the buffer (a z3 array from every index to a byte) for the fixup the model runs (P1, P3). "proved" means z3 found the negation unsatisfiable.';
+
+export const BROKEN_PROOF_LEGEND =
+  'Broken fixups of the one catalogue (properties/brokenFixups.ts) written over bitLogic.ts, with the assumption; plain byte functions (number-arithmetic) are tested only. Each cell: the header-field result, then the byte-level one. A counterexample here is what the proof is for; "proved" for a broken fixup means the claim cannot tell it from the patch, and the kill matrix shows which property does.';
 
 export function killVerdictOf(v: Verification, mutant: string | null): string {
   if (!mutant) return '–';

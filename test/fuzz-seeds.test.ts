@@ -65,7 +65,7 @@ test(`a batch counts every scenario once per class dimension (seed ${SEED})`, ()
 });
 
 test(`a failing batch yields the shrunk counterexample as a case, as check would (seed ${SEED})`, () => {
-  const r = runBatch('P1', brokenFixup('always-clear-pkru'), SEED, 500);
+  const r = runBatch('P1', brokenFixup('always-clear'), SEED, 500);
   expect(r.finding).not.toBeNull();
   const f = r.finding!;
   expect(f.property).toBe('P1');
@@ -78,7 +78,7 @@ test(`a failing batch yields the shrunk counterexample as a case, as check would
 });
 
 test(`a batch keeps fast-check's shrunk counterexample: its case is the one check writes for that seed and run count (seed ${SEED})`, () => {
-  for (const [id, broken] of [['P1', 'always-clear-pkru'], ['P2', 'wrong-bit'], ['P3', 'toggle-pkru'], ['P4', 'also-clears-xcomp']] as const) {
+  for (const [id, broken] of [['P1', 'always-clear'], ['P2', 'mask-0x100'], ['P3', 'toggle-pkru'], ['P4', 'also-clears-xcomp']] as const) {
     const f = runBatch(id, brokenFixup(broken), SEED, 500).finding;
     const run = runProperty(PROPERTIES[id], brokenFixup(broken), { seed: SEED, numRuns: 500, coverage: false });
     expect(f).not.toBeNull();

@@ -47,7 +47,7 @@ test('the leaky sources form one group, and the matrix claims hold for the Proxm
 });
 
 test('a fixup that clears PKRU for every guest breaks M1 and M2', () => {
-  const claims = matrixClaims(computeMatrix(brokenFixup('always-clear-pkru')));
+  const claims = matrixClaims(computeMatrix(brokenFixup('always-clear')));
   expect(claims.find((c) => c.id === 'M1')!.holds).toBe(false);
   expect(claims.find((c) => c.id === 'M2')!.holds).toBe(false);
   expect(claims.find((c) => c.id === 'M3')!.holds).toBe(true); // M3 is about kernels without the fixup

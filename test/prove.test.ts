@@ -6,17 +6,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { PVE_FIXUP, fixupContext, setXsave, Fixup, bytesEqual, kernelById, createVcpu, setCpuid, HOSTS, OFF, pveMaskXstateBv, readU32, CPUID_BITS, KERNELS } from '../model';
-import { BIGINT_OPS, BitOps, FieldFixup, SET_REASONS, confidentialOutcome, pveFixupLogic, pveMaskLogic, setXsaveDecision } from '../model/bitLogic';
+import { BIGINT_OPS, BitOps, FieldFixup, SET_REASONS, confidentialOutcome, fieldSteps, pveFixupLogic, pveMaskLogic, setXsaveDecision } from '../model/bitLogic';
 import { fixupValues, liftFieldFixup, regionFields, snapshotFields } from '../model/xsaveFields';
 import { setLimits } from '../model/setXsave';
 import { IoctlCase, parseCaseText } from '../cases/caseFormat';
 import { evaluateCase } from '../cases/evaluate';
 import { buildIoctl, ioctlScenarioArb } from '../properties/arbitraries/scenarios';
 import { P1, P3, P4 } from '../properties/properties';
-import { loadMutants } from '../mutants/killMatrix';
+import { loadMutants, mutantsDir } from '../mutants/killMatrix';
 import { CLAIMS, ClaimId, proofVars } from '../proof/claims';
 import { proveFixup, scenarioFor } from '../proof/prove';
-import { SYMBOLIC_FIXUPS, symbolicFixup } from '../proof/symbolicFixups';
+import { PVE_SUBJECT, ProofSubject, proofSubject, proofSubjects } from '../proof/subjects';
+import { byteFixupFn } from '../model/xsaveFields';
+import { brokenFixup } from '../properties/brokenFixups';
 import { releaseZ3, z3Context, z3Ops } from '../proof/z3';
 import * as proveCmd from '../cli/commands/prove';
 
@@ -26,22 +28,40 @@ afterAll(async () => {
 
 const PROPERTY = { P1, P3, P4 };
 
+/** The catalogue entry `name` as the prover reads it. */
+function symbolicFixup(name: string): ProofSubject {
+  const s = proofSubject(name);
+  if (!s || typeof s === 'string') throw new Error(`not provable: ${name}: ${s}`);
+  return s;
+}
+
 describe('the Proxmox patch', () => {
   test('P1, P3 and P4 are proved for every 64-bit input on every kernel rule set', async () => {
-    const r = await proveFixup(symbolicFixup('pve')!, { found: null });
+    const r = await proveFixup(PVE_SUBJECT, { found: null });
     expect(r.claims).toEqual({ P1: 'proved', P3: 'proved', P4: 'proved' });
-    // 4 rule sets for P1 and P4, one query for P3; every catalogue kernel is covered
-    expect(r.results).toHaveLength(9);
+    // header fields: 4 rule sets for P1 and P4, one query for P3; every catalogue kernel is covered
+    expect(r.results.filter((x) => x.level === 'header fields')).toHaveLength(9);
+    // bytes: P1 and P3 over every byte, and the header-field patch is the byte function pveFixup runs
+    expect(r.results.filter((x) => x.level === 'bytes').map((x) => [x.claim, x.status])).toEqual([
+      ['P1', 'proved'],
+      ['P3', 'proved'],
+    ]);
+    expect(r.fieldsAreBytes).toBe('proved');
+    expect(r.levels).toEqual({
+      P1: { 'header fields': 'proved', bytes: 'proved' },
+      P3: { 'header fields': 'proved', bytes: 'proved' },
+      P4: { 'header fields': 'proved', bytes: 'not stated' },
+    });
     for (const id of ['P1', 'P4'] as ClaimId[]) expect(new Set(r.results.filter((x) => x.claim === id).flatMap((x) => x.kernels)).size).toBe(KERNELS.length);
   });
 
   test('… also without the invariant guest-supported ⊆ supported XCR0 (literally all values)', async () => {
-    const r = await proveFixup(symbolicFixup('pve')!, { found: null, invariants: false });
+    const r = await proveFixup(PVE_SUBJECT, { found: null, invariants: false });
     expect(r.proved).toBe(true);
   });
 
   test('the proof is not vacuous: the same queries find counterexamples for a fixup that clears bit 9 always', async () => {
-    const r = await proveFixup(symbolicFixup('always-clear')!, { found: null, realize: false });
+    const r = await proveFixup(symbolicFixup('always-clear'), { found: null, realize: false });
     expect(r.claims.P1).toBe('counterexample');
   });
 });
@@ -60,12 +80,12 @@ describe('broken symbolic fixups', () => {
     ['clear-outside-guest-supported', 'P4'],
     ['mask-0x300', 'P3'],
   ] as Array<[string, ClaimId]>)('%s: the %s counterexample, evaluated concretely with the model, violates the property', async (name, claim) => {
-    const sf = symbolicFixup(name)!;
+    const sf = symbolicFixup(name);
     const r = await proveFixup(sf, { claims: [claim], found });
     expect(r.claims[claim]).toBe('counterexample');
     const realised = r.results.filter((x) => x.status === 'counterexample' && x.realized);
     expect(realised.length).toBeGreaterThan(0);
-    const lifted: Fixup = { name, fn: liftFieldFixup(sf.logic) };
+    const lifted: Fixup = { name, fn: liftFieldFixup(sf.fields!) };
     for (const res of realised) {
       const z = res.realized!;
       // the counterexample, read back as values, as a scenario for the property's own predicate
@@ -77,7 +97,7 @@ describe('broken symbolic fixups', () => {
       // the claim itself, evaluated with the bigint implementation of the same formulas
       const claimDef = CLAIMS.find((c) => c.id === claim)!;
       const rules = { set: scenario.kernel.set, confidential: scenario.kernel.confidential, xfdPremask: scenario.kernel.xfdPremask };
-      expect(claimDef.holds(BIGINT_OPS, rules, proofVars<bigint, boolean>(a), sf.logic)).toBe(false);
+      expect(claimDef.holds(BIGINT_OPS, rules, proofVars<bigint, boolean>(a), sf.fields!)).toBe(false);
       // the case file: written, parses, passes with the patch, fails with the broken fixup
       expect(z.case.file).not.toBeNull();
       const c = parseCaseText(fs.readFileSync(z.case.file!, 'utf8'), z.case.file!) as IoctlCase;
@@ -90,12 +110,12 @@ describe('broken symbolic fixups', () => {
   });
 
   test('decide-host-supported clears less than the patch: P1, P3 and P4 are proved for it (only P2 catches it)', async () => {
-    const r = await proveFixup(symbolicFixup('decide-host-supported')!, { found: null });
+    const r = await proveFixup(symbolicFixup('decide-host-supported'), { found: null });
     expect(r.proved).toBe(true);
   });
 
   test('clear-when-confidential (argued equivalent in the catalogue) is proved to satisfy P1, P3 and P4', async () => {
-    const r = await proveFixup(symbolicFixup('clear-when-confidential')!, { found: null });
+    const r = await proveFixup(symbolicFixup('clear-when-confidential'), { found: null });
     expect(r.proved).toBe(true);
   });
 });
@@ -111,6 +131,8 @@ describe('the proof checks the code the model runs', () => {
       const b = buildIoctl(s);
       const ctx = fixupContext(b.vcpu);
       const out = snapshotFields(regionFields(b.region));
+      const bytes = b.region.slice();
+      byteFixupFn(PVE_SUBJECT.bytes)(ctx, bytes); // what the byte-level proof runs
       const expected = pveFixupLogic(BIGINT_OPS, fixupValues(ctx), out);
       const r = b.region.slice();
       PVE_FIXUP.fn(ctx, r);
@@ -118,26 +140,29 @@ describe('the proof checks the code the model runs', () => {
       const lifted = b.region.slice();
       liftFieldFixup(pveFixupLogic)(ctx, lifted);
       expect(bytesEqual(r, lifted)).toBe(true);
+      expect(bytesEqual(r, bytes)).toBe(true);
     }
   });
 
-  test("setXsaveDecision (the prover's SET) agrees with setXsave on random buffers, XFD values and fixups", () => {
-    const fixups = [null, symbolicFixup('pve')!, symbolicFixup('also-clears-xcomp')!, symbolicFixup('toggle-pkru')!];
+  // setXsave and the prover run the same composition (setXsaveDecision); what differs is its
+  // steps: bytes and a plug-in (setXsave.ts KernelCopy) or header values (fieldSteps). This checks the two sets of steps agree.
+  test("the prover's steps (header values) agree with setXsave's (bytes) on random buffers, XFD values and fixups", () => {
+    const fixups = [null, PVE_SUBJECT, symbolicFixup('also-clears-xcomp'), symbolicFixup('toggle-pkru')];
     for (const [s, xfd, which] of scenarios) {
       const b = buildIoctl(s);
       b.vcpu.xfd = xfd & (s.bvBits | (1n << 18n)); // overlapping XSTATE_BV often
       const sf = fixups[which]!;
-      const concrete = setXsave(b.vcpu, b.region, sf ? { name: sf.name, fn: liftFieldFixup(sf.logic) } : null, { keepKernelCopy: true });
+      const concrete = setXsave(b.vcpu, b.region, sf ? { name: sf.name, fn: liftFieldFixup(sf.fields!) } : null, { keepKernelCopy: true });
       const k = b.vcpu.kernel;
       const d = setXsaveDecision(
         BIGINT_OPS,
         { set: k.set, confidential: k.confidential, xfdPremask: k.xfdPremask },
         { ...setLimits(b.vcpu), confidential: b.vcpu.confidential, xfd: b.vcpu.xfd },
-        fixupValues(fixupContext(b.vcpu)),
         snapshotFields(regionFields(b.region)),
-        sf ? sf.logic : null,
+        fieldSteps(BIGINT_OPS, fixupValues(fixupContext(b.vcpu)), sf ? sf.fields : null),
       );
-      expect({ rejected: d.rejected, ignored: d.ignored, reason: SET_REASONS.find((x) => d.reasonIs[x]) ?? null }).toEqual({
+      const out = d.outcome;
+      expect({ rejected: out.rejected, ignored: out.ignored, reason: SET_REASONS.find((x) => out.reasonIs[x]) ?? null }).toEqual({
         rejected: concrete.rc !== 0,
         ignored: concrete.ignored,
         reason: concrete.reason,
@@ -146,22 +171,60 @@ describe('the proof checks the code the model runs', () => {
     }
   });
 
-  test('each symbolic broken fixup, lifted to bytes, is byte-for-byte its catalogue mutant', async () => {
-    const catalogue = new Map((await loadMutants()).map((m) => [m.name, m]));
-    for (const sf of SYMBOLIC_FIXUPS.filter((x) => x.mutant)) {
-      const js = catalogue.get(sf.mutant!);
+  test('each plug-in file mutants/NAME.js, loaded as a user loads it, is byte-for-byte the byte function the prover reads', async () => {
+    const files = new Map((await loadMutants(mutantsDir())).map((m) => [m.name, m]));
+    const subjects = proofSubjects().filter((x) => x.mutant);
+    expect(subjects.length).toBeGreaterThanOrEqual(18);
+    for (const sf of subjects) {
+      const js = files.get(sf.mutant!);
       expect(js).toBeDefined();
-      const lifted = liftFieldFixup(sf.logic);
-      for (const [s] of scenarios.slice(0, 600)) {
+      const bytes = byteFixupFn(sf.bytes);
+      for (const [s] of scenarios.slice(0, 300)) {
         const b = buildIoctl(s);
         const ctx = fixupContext(b.vcpu);
         const x = b.region.slice();
         const y = b.region.slice();
-        lifted(ctx, x);
+        bytes(ctx, x);
         js!.fixup.fn(ctx, y);
         if (!bytesEqual(x, y)) throw new Error(`${sf.name} differs from mutants/${sf.mutant}.js on ${JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}`);
       }
     }
+  });
+});
+
+describe('byte-level proof: negative controls', () => {
+  test('zero-pkru-area changes only bit 9 as far as header fields go, but the byte-level P3 refutes it and names the PKRU bytes', async () => {
+    const r = await proveFixup(symbolicFixup('zero-pkru-area'), { found: null, claims: ['P3'] });
+    expect(r.levels.P3).toEqual({ 'header fields': 'not expressible', bytes: 'counterexample' });
+    const res = r.results.find((x) => x.level === 'bytes')!;
+    expect(res.status).toBe('counterexample');
+    expect(Number(res.counterexample!['index'])).toBeGreaterThanOrEqual(0);
+    // replayed concretely: the fixup zeroed a byte of the PKRU area (2688-2691, Intel offset)
+    expect(res.violation).toMatch(/the fixup changed byte (51[23]|2688|2689|2690|2691): /);
+    expect(res.violation).toMatch(/byte 26(88|89|90|91): 0x[0-9a-f]+ → 0x0/);
+    expect(r.proved).toBe(false);
+  });
+
+  test('a byte function written apart from its header-field logic is caught by fields = bytes (the patch with a PKRU-area write)', async () => {
+    const wrong: ProofSubject = { ...PVE_SUBJECT, name: 'pve-bytes-broken', bytes: (brokenFixup('zero-pkru-area').source as { logic: ProofSubject['bytes'] }).logic };
+    const r = await proveFixup(wrong, { found: null, claims: ['P1'] });
+    expect(r.fieldsAreBytes).toBe('counterexample');
+    expect(r.proved).toBe(false);
+  });
+
+  test('P1 over bytes refutes always-clear, and zero-pkru-area-always (which keeps XSTATE_BV) only over bytes', async () => {
+    expect((await proveFixup(symbolicFixup('always-clear'), { found: null, realize: false, claims: ['P1'] })).levels.P1).toEqual({ 'header fields': 'counterexample', bytes: 'counterexample' });
+    const z = await proveFixup(symbolicFixup('zero-pkru-area-always'), { found: null, claims: ['P1', 'P4'] });
+    expect(z.levels.P1).toEqual({ 'header fields': 'not expressible', bytes: 'counterexample' });
+    // no query for P4 at any level: not called proved
+    expect(z.claims.P4).toBeUndefined();
+    expect(z.levels.P4).toEqual({ 'header fields': 'not expressible', bytes: 'not stated' });
+  });
+
+  test('always-writes (argued equivalent) is proved equal to the patch byte for byte: P1 and P3 over bytes', async () => {
+    const r = await proveFixup(symbolicFixup('always-writes'), { found: null, claims: ['P1', 'P3'] });
+    expect(r.levels.P1.bytes).toBe('proved');
+    expect(r.levels.P3.bytes).toBe('proved');
   });
 });
 
@@ -255,7 +318,10 @@ describe('`prove` command', () => {
     const log = jest.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
     try {
       expect(await proveCmd.run(['--no-write'])).toBe(0);
-      expect(out.join('\n')).toMatch(/P1 proved[\s\S]*P3 proved[\s\S]*P4 proved/);
+      expect(out.join('\n')).toMatch(/P1 proved \(header fields\)[\s\S]*P1 proved \(bytes\)[\s\S]*P3 proved \(header fields\)[\s\S]*P3 proved \(bytes\)[\s\S]*P4 proved \(header fields\)/);
+      // what is proved, per level, and what is tested only
+      expect(out.join('\n')).toContain('P4: header fields proved; bytes not stated');
+      expect(out.join('\n')).toContain('P2, P5: tested only');
       out.length = 0;
       expect(await proveCmd.run(['--json', '--no-write', '--mutant', 'toggle-pkru', '--claims', 'P3'])).toBe(1);
       const j = JSON.parse(out.join('\n'));
@@ -268,5 +334,23 @@ describe('`prove` command', () => {
 
   test('--fixup is a usage error: a .js plug-in cannot be proved', async () => {
     await expect(proveCmd.run(['--fixup', 'mutants/toggle-pkru.js'])).rejects.toThrow(/cannot read/);
+  });
+
+  test('a catalogue entry written as a plain byte function is tested only: --mutant says so', async () => {
+    await expect(proveCmd.run(['--mutant', 'number-arithmetic'])).rejects.toThrow(/tested only/);
+  });
+
+  test('a byte-level counterexample is printed with the byte that changed, and exits 1', async () => {
+    const out: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((s: string) => void out.push(s));
+    try {
+      expect(await proveCmd.run(['--no-write', '--mutant', 'zero-pkru-area', '--claims', 'P3'])).toBe(1);
+      const text = out.join('\n');
+      expect(text).toContain('P3 COUNTEREXAMPLE (bytes)');
+      expect(text).toMatch(/byte 26(88|89|90|91): 0x[0-9a-f]+ → 0x0/);
+      expect(text).toContain('P3: header fields not expressible; bytes counterexample');
+    } finally {
+      log.mockRestore();
+    }
   });
 });

@@ -178,9 +178,9 @@ describe('proof section', () => {
     expect(p.groups).toHaveLength(4);
     expect(p.groups.flatMap((g) => g.kernels).sort()).toEqual(KERNELS.map((k) => k.id).sort());
     const broken = (name: string) => p.brokenFixups!.find((b) => b.name === name)!;
-    expect(broken('decide-xcr0').claims.P1.status).toBe('counterexample');
-    expect(broken('decide-xcr0').claims.P3.status).toBe('proved');
-    expect(broken('also-clears-xcomp').claims.P4.counterexampleGroups).toHaveLength(3);
+    expect(broken('decide-xcr0').claims.P1!.status).toBe('counterexample');
+    expect(broken('decide-xcr0').claims.P3!.status).toBe('proved');
+    expect(broken('also-clears-xcomp').claims.P4!.counterexampleGroups).toHaveLength(3);
     expect(Object.values(broken('clear-when-confidential').claims).every((c) => c.status === 'proved')).toBe(true);
   }, 120000);
 });

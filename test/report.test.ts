@@ -33,7 +33,7 @@ function shardReport(index: number, count: number, opts: { broken?: boolean; par
   const cov: Coverage = emptyCoverage();
   const findings = [];
   for (const id of ['P1', 'P3'] as const) {
-    const r = runBatch(id, opts.broken ? brokenFixup('always-clear-pkru') : PVE_FIXUP, SEED * 10 + index, 50);
+    const r = runBatch(id, opts.broken ? brokenFixup('always-clear') : PVE_FIXUP, SEED * 10 + index, 50);
     cov.cases += r.cases;
     cov.batches++;
     cov.byProperty[id].cases += r.cases;

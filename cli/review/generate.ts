@@ -4,7 +4,7 @@
 // timings or machine facts, so `npm run review` regenerates it byte for byte.
 import seedrandom from 'seedrandom';
 import { Fixup, PVE_FIXUP } from '../../model';
-import { BROKEN_FIXUPS } from '../../properties/brokenFixups';
+import { NEGATIVE_CONTROLS } from '../../properties/brokenFixups';
 import { PROPERTIES, PROPERTY_IDS } from '../../properties/claims';
 import { runProperty } from '../../properties/properties';
 import { counterexampleCase } from '../../properties/counterexample';
@@ -40,8 +40,8 @@ export interface ReviewOptions {
 }
 
 export function negativeControls(seed: number, numRuns: number = CONTROL_RUNS): NegativeControl[] {
-  return BROKEN_FIXUPS.map((b) => {
-    const run = runProperty(PROPERTIES[b.caughtBy], b, { seed, numRuns, coverage: false });
+  return NEGATIVE_CONTROLS.map((b) => {
+    const run = runProperty(PROPERTIES[b.control], b, { seed, numRuns, coverage: false });
     let caseId: string | null = null;
     if (run.failed) {
       try {
@@ -50,7 +50,7 @@ export function negativeControls(seed: number, numRuns: number = CONTROL_RUNS): 
         caseId = null;
       }
     }
-    return { fixup: b.name, description: b.description, caughtBy: b.caughtBy, caught: run.failed, seed, numRuns, reason: run.reason, path: run.path, caseId };
+    return { fixup: b.name, description: b.description, caughtBy: b.control, caught: run.failed, seed, numRuns, reason: run.reason, path: run.path, caseId };
   });
 }
 

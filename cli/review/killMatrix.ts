@@ -1,5 +1,5 @@
 // Reads the committed kill matrix (reports/kill-matrix.json) into the review's kill-matrix
-// section (report/killMatrixSection.ts), against the current catalogue (mutants/*.js).
+// section (report/killMatrixSection.ts), against the current catalogue (properties/brokenFixups.ts).
 import * as fs from 'node:fs';
 import { KillMatrix, KillRow, Mutant, loadMutants } from '../../mutants/killMatrix';
 import { PROPERTY_IDS } from '../../properties/claims';
@@ -114,8 +114,8 @@ export function killMatrixSectionFrom(source: string, raw: unknown, catalogue: M
   };
 }
 
-/** Read `file` (shown as `source`) and compare it with the catalogue in `mutantsDir`. */
-export async function readKillMatrixSection(file: string, source: string, mutantsDir: string): Promise<KillMatrixSection> {
+/** Read `file` (shown as `source`) and compare it with the catalogue (properties/brokenFixups.ts), or with the plug-ins in `mutantsDir`. */
+export async function readKillMatrixSection(file: string, source: string, mutantsDir?: string): Promise<KillMatrixSection> {
   const catalogue = await loadMutants(mutantsDir);
   if (!fs.existsSync(file)) return emptySection(source, `${source} is missing: run \`npx xsave-harness mutants --json > reports/kill-matrix.json\``, catalogue.map((m) => m.name));
   let raw: unknown;

@@ -2,7 +2,6 @@
 // matrix and Stryker results read back, the z3 proof run. Everything here is read from committed
 // files or recomputed deterministically, so the review stays byte-for-byte reproducible.
 import * as path from 'node:path';
-import { mutantsDir } from '../../mutants/killMatrix';
 import { repoRoot } from '../../report/environment';
 import { Verification } from '../../report/verification';
 import { readKillMatrixSection } from './killMatrix';
@@ -14,7 +13,7 @@ export interface VerificationInputs {
   root?: string;
   /** default ROOT/reports/kill-matrix.json */
   killMatrixFile?: string;
-  /** default ROOT/mutants */
+  /** default: the catalogue (properties/brokenFixups.ts); with `root`, ROOT/mutants */
   mutantsDir?: string;
   /** default ROOT/reports/mutation.json */
   mutationFile?: string;
@@ -37,7 +36,7 @@ export async function collectVerification(opts: VerificationInputs = {}): Promis
   const km = opts.killMatrixFile ?? path.join(root, 'reports', 'kill-matrix.json');
   const mf = opts.mutationFile ?? path.join(root, 'reports', 'mutation.json');
   const sf = opts.survivorsFile ?? path.join(root, 'reports', 'mutation-survivors.json');
-  const killMatrix = await readKillMatrixSection(km, shownPath(km, root), opts.mutantsDir ?? (opts.root ? path.join(root, 'mutants') : mutantsDir()));
+  const killMatrix = await readKillMatrixSection(km, shownPath(km, root), opts.mutantsDir ?? (opts.root ? path.join(root, 'mutants') : undefined));
   const mutation = readMutationSection({ file: mf, source: shownPath(mf, root), survivorsFile: sf, survivorsSource: shownPath(sf, root), root });
   const proof = opts.proof === false ? null : await proofSection({ ...(opts.brokenFixups === false ? { brokenFixups: false } : {}) });
   return { killMatrix, proof, mutation };
