@@ -29,7 +29,8 @@ export interface BitOps<V, B> {
   biff(a: B, b: B): B;
   /**
    * The boolean's value when it is known now (concretely always; symbolically undefined). It lets
-   * one composition short-circuit when run concretely and merge both branches under z3 (branch()).
+   * one composition short-circuit when run concretely and merge both branches under z3
+   * (setXsaveDecision, firstFailing, whenBytes).
    */
   known(b: B): boolean | undefined;
 }
@@ -54,16 +55,6 @@ export const BIGINT_OPS: BitOps<bigint, boolean> = {
   biff: (a, b) => a === b,
   known: (b) => b,
 };
-
-/**
- * if c then yes() else no(): concretely only the branch taken runs (it may edit a buffer);
- * symbolically both run and `merge` joins them under c.
- */
-export function branch<V, B, R>(o: BitOps<V, B>, c: B, yes: () => R, no: () => R, merge: (c: B, a: R, b: R) => R): R {
-  const k = o.known(c);
-  if (k !== undefined) return k ? yes() : no();
-  return merge(c, yes(), no());
-}
 
 /** c ? a : b on booleans. */
 export function bite<V, B>(o: BitOps<V, B>, c: B, a: B, b: B): B {
@@ -141,7 +132,9 @@ export type ByteFixup = <V, B, R>(o: ByteOps<V, B, R>, ctx: FixupValues<V, B>, r
 
 /** `edit(r)` when c holds, r otherwise (concretely the edit runs only when c holds). */
 export function whenBytes<V, B, R>(o: ByteOps<V, B, R>, c: B, r: R, edit: (r: R) => R): R {
-  return branch(o, c, () => edit(r), () => r, (cc, a, b) => o.iteBytes(cc, a, b));
+  const k = o.known(c);
+  if (k !== undefined) return k ? edit(r) : r;
+  return o.iteBytes(c, edit(r), r);
 }
 
 export function fieldsEqual<V, B>(o: BitOps<V, B>, a: XsaveFields<V, B>, b: XsaveFields<V, B>): B {
@@ -274,8 +267,8 @@ export interface SetDecision<V, B> {
  * the copy is the bytes memdup_user made and the fixup a plug-in run on them.
  */
 export interface SetSteps<V, B> {
-  /** memdup_user, with XSTATE_BV as the pre-mask left it: the copy the fixup is given */
-  copyIn(input: XsaveFields<V, B>, xstateBv: V): XsaveFields<V, B>;
+  /** memdup_user, with XSTATE_BV as the pre-mask left it (null: no pre-mask, as the input's): the copy the fixup is given */
+  copyIn(input: XsaveFields<V, B>, xstateBv: V | null): XsaveFields<V, B>;
   /** the fixup on the copy (the copy itself when there is none) */
   fixup(copy: XsaveFields<V, B>): XsaveFields<V, B>;
 }
@@ -283,7 +276,7 @@ export interface SetSteps<V, B> {
 /** The steps over header values, for a fixup over values (or none): what the prover runs. */
 export function fieldSteps<V, B>(o: BitOps<V, B>, ctx: FixupValues<V, B>, fixup: FieldFixup | null): SetSteps<V, B> {
   return {
-    copyIn: (input, xstateBv) => ({ xstateBv, xcompBv: input.xcompBv, mxcsr: input.mxcsr, headerReservedNonZero: input.headerReservedNonZero }),
+    copyIn: (input, xstateBv) => ({ xstateBv: xstateBv ?? input.xstateBv, xcompBv: input.xcompBv, mxcsr: input.mxcsr, headerReservedNonZero: input.headerReservedNonZero }),
     fixup: (copy) => (fixup ? fixup(o, ctx, copy) : copy),
   };
 }
@@ -300,7 +293,11 @@ interface OutcomeConsts<B> {
 // without allocating.
 const OUTCOMES = new WeakMap<object, OutcomeConsts<unknown>>();
 
+let lastOps: object | null = null;
+let lastOutcomes: OutcomeConsts<unknown> | null = null;
+
 function outcomes<V, B>(o: BitOps<V, B>): OutcomeConsts<B> {
+  if (o === lastOps) return lastOutcomes as OutcomeConsts<B>; // the model calls with BIGINT_OPS every time
   let c = OUTCOMES.get(o) as OutcomeConsts<B> | undefined;
   if (!c) {
     const T = o.bool(true);
@@ -310,6 +307,8 @@ function outcomes<V, B>(o: BitOps<V, B>): OutcomeConsts<B> {
     c = { accepted: { ignored: F, rejected: F, reasonIs: none() }, ignored: { ignored: T, rejected: F, reasonIs: none() }, rejected };
     OUTCOMES.set(o, c as OutcomeConsts<unknown>);
   }
+  lastOps = o;
+  lastOutcomes = c as OutcomeConsts<unknown>;
   return c;
 }
 
@@ -353,20 +352,30 @@ export function firstFailing<V, B>(o: BitOps<V, B>, checks: readonly SetCheck[],
  * composition kept in line by samples).
  */
 export function setXsaveDecision<V, B>(o: BitOps<V, B>, rules: SetRules, vcpu: SetVcpuValues<V, B>, input: XsaveFields<V, B>, steps: SetSteps<V, B>): SetDecision<V, B> {
-  return branch(
-    o,
-    vcpu.confidential,
-    () => {
-      const conf = confidentialOutcome(rules.confidential);
-      return { outcome: conf.reason ? outcomes(o).rejected[conf.reason] : outcomes(o).ignored, copy: input, fixupInput: input };
-    },
-    () => {
-      const fixupInput = steps.copyIn(input, xfdPremaskLogic(o, rules.xfdPremask, vcpu.xfd, input.xstateBv));
-      const copy = steps.fixup(fixupInput);
-      return { outcome: firstFailing(o, setChecks(rules.set), vcpu, copy), copy, fixupInput };
-    },
-    (c, a, b) => ({ outcome: mergeOutcome(o, c, a.outcome, b.outcome), copy: mergeFields(o, c, a.copy, b.copy), fixupInput: mergeFields(o, c, a.fixupInput, b.fixupInput) }),
-  );
+  // Concretely only the branch taken runs (the fixup must not run for a confidential vCPU);
+  // symbolically both, merged under the condition.
+  const k = o.known(vcpu.confidential);
+  if (k === true) return confidentialDecision(o, rules, input);
+  if (k === false) return validatedDecision(o, rules, vcpu, input, steps);
+  const c = vcpu.confidential;
+  const a = confidentialDecision(o, rules, input);
+  const b = validatedDecision(o, rules, vcpu, input, steps);
+  return { outcome: mergeOutcome(o, c, a.outcome, b.outcome), copy: mergeFields(o, c, a.copy, b.copy), fixupInput: mergeFields(o, c, a.fixupInput, b.fixupInput) };
+}
+
+/** a. The confidential early return: ignored, or -EINVAL with protected-state from 6.12; the fixup never runs. */
+function confidentialDecision<V, B>(o: BitOps<V, B>, rules: SetRules, input: XsaveFields<V, B>): SetDecision<V, B> {
+  const conf = confidentialOutcome(rules.confidential);
+  return { outcome: conf.reason ? outcomes(o).rejected[conf.reason] : outcomes(o).ignored, copy: input, fixupInput: input };
+}
+
+/** b. the 6.19 XFD pre-mask, c. the fixup, then the checks. */
+function validatedDecision<V, B>(o: BitOps<V, B>, rules: SetRules, vcpu: SetVcpuValues<V, B>, input: XsaveFields<V, B>, steps: SetSteps<V, B>): SetDecision<V, B> {
+  // with XFD known to be 0 the pre-mask is the identity: not computed (concretely, most ioctls)
+  const premask = rules.xfdPremask && o.known(o.isZero(vcpu.xfd)) !== true;
+  const fixupInput = steps.copyIn(input, premask ? xfdPremaskLogic(o, true, vcpu.xfd, input.xstateBv) : null);
+  const copy = steps.fixup(fixupInput);
+  return { outcome: firstFailing(o, setChecks(rules.set), vcpu, copy), copy, fixupInput };
 }
 
 export const SET_REASONS = REASONS;

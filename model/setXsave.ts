@@ -73,7 +73,7 @@ export function setXsave(input: Vcpu, region: Uint8Array, fixup: Fixup | null, o
   // new Uint8Array(kbuf), not kbuf.slice(): kbuf is a Buffer, whose slice() is a view of the
   // reused scratch (found by Stryker: the returned copy changed with the next call).
   if (out.ignored) return result(0, null, input, false, true, kernelCopy);
-  if (out.rejected) return result('EINVAL', SET_REASONS.find((r) => out.reasonIs[r]) ?? null, input, steps.fixupFired, false, kernelCopy);
+  if (out.rejected) return result('EINVAL', reasonOf(out.reasonIs), input, steps.fixupFired, false, kernelCopy);
   // Accepted: the new state is a copy of the vCPU with the kernel's copy loaded into it (it
   // depends on the fixup only through those bytes).
   const kbuf = steps.kbuf!;
@@ -81,6 +81,11 @@ export function setXsave(input: Vcpu, region: Uint8Array, fixup: Fixup | null, o
   if (kernel.set === 'load-5.15') load515(vcpu, kbuf);
   else copyUabiToXstate(vcpu, kbuf);
   return result(0, null, vcpu, steps.fixupFired, false, kernelCopy);
+}
+
+function reasonOf(reasonIs: Record<SetXsaveRejection, boolean>): SetXsaveRejection | null {
+  for (const r of SET_REASONS) if (reasonIs[r]) return r;
+  return null;
 }
 
 /** The byte side of SET's steps: memdup_user into a reused buffer, the pre-mask and the fixup edit it. */
@@ -98,12 +103,12 @@ class KernelCopy implements SetSteps<bigint, boolean> {
     this.user = region.length === size ? region : region.subarray(0, size);
   }
 
-  copyIn(input: XsaveFields<bigint, boolean>, xstateBv: bigint): XsaveFields<bigint, boolean> {
+  copyIn(input: XsaveFields<bigint, boolean>, xstateBv: bigint | null): XsaveFields<bigint, boolean> {
     // memdup_user(uabi_size)
     const kbuf = inFixup ? new Uint8Array(this.size) : (kbufScratch = scratch(kbufScratch, this.size));
     kbuf.set(this.user);
     this.kbuf = kbuf;
-    if (xstateBv !== input.xstateBv) {
+    if (xstateBv !== null && xstateBv !== input.xstateBv) {
       writeU64(kbuf, OFF.XSTATE_BV, xstateBv);
       this.#edited = true;
     }

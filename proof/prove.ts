@@ -347,6 +347,7 @@ export function proofLevelsText(r: ProofReport): string[] {
   for (const id of Object.keys(r.levels) as ClaimId[]) {
     const l = r.levels[id];
     out.push(`  ${id}: header fields ${l['header fields']}; bytes ${l.bytes}`);
+    if (id === 'P1' && l.bytes === 'proved') out.push("      (the vCPU state after SET then equals the one without the fixup by construction, not by z3: setXsave computes it from the vCPU and the kernel's copy only)");
   }
   if (r.fieldsAreBytes) out.push(`  header-field fixup = byte function the model runs: ${r.fieldsAreBytes}`);
   out.push('  P2, P5: tested only (fuzz, exhaustive mode, kill matrix); not part of the proof');
@@ -376,6 +377,8 @@ export function formatProofReport(r: ProofReport): string {
         lines.push(`      realised on ${z.kernel} (custom Intel host, CPUID leaves 0xD/7, reset XCR0): property ${id} says: ${z.propertyReason ?? 'holds (!)'}`);
         lines.push(`      case ${z.case.file ?? z.case.id}${z.replayFailsWithFixup ? ' — fails when replayed with this fixup' : ' — replay with this fixup does not show it (a single SET cannot)'}`);
         if (z.case.file && r.mutant) lines.push(`      replay: npx xsave-harness replay --fixup mutants/${r.mutant}.js ${z.case.file}`);
+      } else if (b.level === 'bytes') {
+        lines.push('      (replayed concretely on a 4096-byte buffer holding the bytes z3 chose; a byte-level counterexample is not written as a case)');
       } else if (b.status === 'counterexample') {
         lines.push('      (not realisable as a catalogue kernel + custom host + CPUID leaves with reset XCR0)');
       }
