@@ -9,7 +9,7 @@
 // them. Tests (*.test.ts) may import anything; cycles are forbidden everywhere.
 'use strict';
 
-const ENGINES = ['fuzz', 'proof', 'mutants', 'kvm', 'lab'];
+const ENGINES = ['fuzz', 'proof', 'mutants', 'kvm', 'lab', 'lifecycle'];
 /** Each layer with the folders that stand above it. */
 const LAYERS = [
   { name: 'model', above: ['cases', 'properties', ...ENGINES, 'report', 'cli'] },

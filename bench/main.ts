@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     ['fuzz', 'fuzz', 'benchSection'],
     ['mutants', 'mutants', 'benchSection'],
     ['lab', 'lab', 'benchSection'],
+    ['lifecycle', 'lifecycle', 'benchSection'],
   ] as const) {
     const s = optionalSection(file, exp);
     if (s) sections[name] = s;

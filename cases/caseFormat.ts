@@ -89,7 +89,45 @@ export interface MigrationCase extends CaseCommon {
   expect: MigrationExpect;
 }
 
-export type Case = IoctlCase | MigrationCase;
+/** extension (issue 15): one operation of a lifecycle story, as written (nodes by name, snapshots 1-based) */
+export type LifecycleStepJson =
+  | { op: 'create' | 'migrate' | 'resume'; node: string }
+  | { op: 'run' | 'snapshot' | 'suspend' }
+  | { op: 'rollback'; node: string; snapshot: number }
+  | { op: 'upgrade'; node: string; release: string }
+  | { op: 'boot-kernel'; node: string; kernel: string }
+  | { op: 'replace-hardware'; node: string; host: HostRef };
+
+export interface LifecycleNodeJson {
+  name: string;
+  release: string;
+  /** default: the release's default kernel */
+  kernel?: string;
+  host: HostRef;
+}
+
+export interface LifecycleExpect {
+  /** a restore failed (for a live migration: incomplete or lost; for a rollback or resume also aborted) */
+  failure?: boolean;
+  /** the 1-based step of the first failing restore */
+  failedAt?: number;
+  /** that restore's outcome */
+  outcome?: 'intact' | 'aborted' | 'incomplete' | 'lost';
+  /** that restore ran on a kernel carrying the patch as shipped (only those count for L1/L2) */
+  counted?: boolean;
+}
+
+/** extension (issue 15): a VM's life on a cluster, replayed by the model (docs/case-format-notes.md). */
+export interface LifecycleCase extends CaseCommon {
+  kind: 'lifecycle';
+  cluster: LifecycleNodeJson[];
+  /** the first release without the Proxmox patch (it and every later release lose it); absent = as shipped */
+  dropAt?: string;
+  steps: LifecycleStepJson[];
+  expect: LifecycleExpect;
+}
+
+export type Case = IoctlCase | MigrationCase | LifecycleCase;
 
 export const FORMAT = 'xsave-case/1';
 
@@ -155,6 +193,7 @@ function describe(v: unknown): string {
 const COMMON = ['format', 'kind', 'id', 'note', 'vcpu', 'expect'] as const;
 const IOCTL_KEYS = [...COMMON, 'target', 'xcr0', 'xfd', 'xsave'];
 const MIGRATION_KEYS = [...COMMON, 'source', 'target', 'vmm', 'guest'];
+const LIFECYCLE_KEYS = [...COMMON, 'cluster', 'dropAt', 'steps'];
 const FIXUP_MODES: readonly FixupMode[] = ['kernel-default', 'none', 'pve'];
 
 function parseHost(r: Reader, v: unknown, field: string): HostRef {
@@ -282,14 +321,90 @@ function parseGuest(r: Reader, v: unknown): GuestJson {
   return g;
 }
 
+const STEP_FIELDS: Record<LifecycleStepJson['op'], readonly string[]> = {
+  create: ['node'],
+  migrate: ['node'],
+  resume: ['node'],
+  run: [],
+  snapshot: [],
+  suspend: [],
+  rollback: ['node', 'snapshot'],
+  upgrade: ['node', 'release'],
+  'boot-kernel': ['node', 'kernel'],
+  'replace-hardware': ['node', 'host'],
+};
+const STEP_OPS = Object.keys(STEP_FIELDS) as LifecycleStepJson['op'][];
+const NODE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+function parseCluster(r: Reader, v: unknown): LifecycleNodeJson[] {
+  if (!Array.isArray(v) || v.length === 0) r.fail('cluster', `expected a non-empty array of nodes, got ${describe(v)}`);
+  const names = new Set<string>();
+  return (v as unknown[]).map((e, i) => {
+    const f = `cluster[${i}]`;
+    const o = r.object(e, f);
+    r.only(o, f, ['name', 'release', 'kernel', 'host']);
+    const name = r.string(r.required(o, f, 'name'), `${f}.name`);
+    if (!NODE_NAME.test(name)) r.fail(`${f}.name`, `"${name}" must match [a-z0-9][a-z0-9-]*`);
+    if (names.has(name)) r.fail(`${f}.name`, `"${name}" names another node too`);
+    names.add(name);
+    const n: LifecycleNodeJson = { name, release: r.string(r.required(o, f, 'release'), `${f}.release`), host: parseHost(r, r.required(o, f, 'host'), `${f}.host`) };
+    if ('kernel' in o) n.kernel = r.string(o['kernel'], `${f}.kernel`);
+    return n;
+  });
+}
+
+function parseSteps(r: Reader, v: unknown, nodes: readonly LifecycleNodeJson[]): LifecycleStepJson[] {
+  if (!Array.isArray(v) || v.length === 0) r.fail('steps', `expected a non-empty array of operations, got ${describe(v)}`);
+  return (v as unknown[]).map((e, i) => {
+    const f = `steps[${i}]`;
+    const o = r.object(e, f);
+    const op = r.oneOf(r.required(o, f, 'op'), `${f}.op`, STEP_OPS);
+    const fields = STEP_FIELDS[op];
+    r.only(o, f, ['op', ...fields]);
+    const step: Record<string, unknown> = { op };
+    for (const k of fields) {
+      const val = r.required(o, f, k);
+      if (k === 'node') {
+        const name = r.string(val, `${f}.node`);
+        if (!nodes.some((n) => n.name === name)) r.fail(`${f}.node`, `no node "${name}" in cluster (nodes: ${nodes.map((n) => n.name).join(', ')})`);
+        step[k] = name;
+      } else if (k === 'snapshot') {
+        const s = r.uint(val, `${f}.snapshot`, 16);
+        if (s < 1) r.fail(`${f}.snapshot`, 'snapshots are numbered from 1 in the order they were taken');
+        step[k] = s;
+      } else if (k === 'host') step[k] = parseHost(r, val, `${f}.host`);
+      else step[k] = r.string(val, `${f}.${k}`);
+    }
+    return step as LifecycleStepJson;
+  });
+}
+
+function parseLifecycleExpect(r: Reader, v: unknown): LifecycleExpect {
+  const o = r.object(v, 'expect');
+  r.only(o, 'expect', ['failure', 'failedAt', 'outcome', 'counted']);
+  atLeastOne(r, o);
+  const e: LifecycleExpect = {};
+  if ('failure' in o) e.failure = r.boolean(o['failure'], 'expect.failure');
+  if ('failedAt' in o) {
+    e.failedAt = r.uint(o['failedAt'], 'expect.failedAt', 16);
+    if (e.failedAt < 1) r.fail('expect.failedAt', 'steps are numbered from 1');
+  }
+  if ('outcome' in o) e.outcome = r.oneOf(o['outcome'], 'expect.outcome', ['intact', 'aborted', 'incomplete', 'lost'] as const);
+  if ('counted' in o) e.counted = r.boolean(o['counted'], 'expect.counted');
+  if (e.failure === false) {
+    for (const k of ['failedAt', 'outcome', 'counted'] as const) if (k in o) r.fail(`expect.${k}`, 'only meaningful when failure is true (it describes the failing restore)');
+  }
+  return e;
+}
+
 /** Parse one case from its JSON value; `file` names it in errors. */
 export function parseCase(json: unknown, file: string): Case {
   const r = new Reader(file);
   const o = r.object(json, '');
   const format = r.required(o, '', 'format');
   if (format !== FORMAT) r.fail('format', `expected "${FORMAT}", got ${describe(format)}`);
-  const kind = r.oneOf(r.required(o, '', 'kind'), 'kind', ['ioctl', 'migration'] as const);
-  r.only(o, '', kind === 'ioctl' ? IOCTL_KEYS : MIGRATION_KEYS);
+  const kind = r.oneOf(r.required(o, '', 'kind'), 'kind', ['ioctl', 'migration', 'lifecycle'] as const);
+  r.only(o, '', kind === 'ioctl' ? IOCTL_KEYS : kind === 'migration' ? MIGRATION_KEYS : LIFECYCLE_KEYS);
   const id = r.string(r.required(o, '', 'id'), 'id');
   if (!/^[a-z0-9._-]+$/.test(id)) r.fail('id', `"${id}" must match [a-z0-9._-]+`);
   const note = 'note' in o ? r.string(o['note'], 'note') : undefined;
@@ -305,6 +420,20 @@ export function parseCase(json: unknown, file: string): Case {
     };
     if ('xcr0' in o) c.xcr0 = r.hex(o['xcr0'], 'xcr0');
     if ('xfd' in o) c.xfd = r.hex(o['xfd'], 'xfd');
+    return c;
+  }
+  if (kind === 'lifecycle') {
+    if (vcpu.cpuModel === undefined) r.fail('vcpu', 'a lifecycle case names its guest CPU model ("cpuModel"): the VM is created on, and moves between, hosts that each resolve it');
+    if (vcpu.confidential) r.fail('vcpu.confidential', 'not supported in lifecycle cases: protected FPU state is not saved through KVM_GET_XSAVE');
+    const cluster = parseCluster(r, r.required(o, '', 'cluster'));
+    const c: LifecycleCase = {
+      ...common,
+      kind,
+      cluster,
+      steps: parseSteps(r, r.required(o, '', 'steps'), cluster),
+      expect: parseLifecycleExpect(r, r.required(o, '', 'expect')),
+    };
+    if ('dropAt' in o) c.dropAt = r.string(o['dropAt'], 'dropAt');
     return c;
   }
   const so = r.object(r.required(o, '', 'source'), 'source');

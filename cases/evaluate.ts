@@ -22,6 +22,7 @@ import {
 } from '../model';
 import { CaseError, Case, IoctlCase, MigrationCase } from './caseFormat';
 import { checkCpuModel, resolveHost, resolveKernel, resolveVmm } from './resolve';
+import { LifecycleComputed, evaluateLifecycle } from './lifecycleCase';
 
 export interface IoctlComputed {
   result: 'ok' | 'einval';
@@ -48,7 +49,7 @@ export interface MigrationComputed {
   diff: string[];
 }
 
-export type Computed = IoctlComputed | MigrationComputed;
+export type Computed = IoctlComputed | MigrationComputed | LifecycleComputed;
 
 export interface Mismatch {
   field: string;
@@ -183,6 +184,10 @@ function compare(expect: Record<string, unknown>, computed: Record<string, unkno
 export function evaluateCase(c: Case, plugin?: Fixup): Evaluation {
   if (c.kind === 'ioctl') {
     const computed = evaluateIoctl(c, plugin);
+    return { computed, mismatches: compare({ ...c.expect }, { ...computed }) };
+  }
+  if (c.kind === 'lifecycle') {
+    const computed = evaluateLifecycle(c, plugin);
     return { computed, mismatches: compare({ ...c.expect }, { ...computed }) };
   }
   const computed = evaluateMigration(c, plugin);

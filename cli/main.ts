@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Command> = {
   mutants: () => require('./commands/mutants') as Command,
   prove: () => require('./commands/prove') as Command,
   'mutation-merge': () => require('./commands/mutation-merge') as Command,
+  lifecycle: () => require('./commands/lifecycle') as Command,
 };
 
 function help(): string {

@@ -17,3 +17,5 @@ export * from './guestView';
 export * from './guestState';
 export * from './vmm';
 export * from './migration';
+export * from './releases';
+export * from './lifecycle';

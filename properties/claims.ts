@@ -20,3 +20,14 @@ export type ProvedPropertyId = (typeof PROVED_PROPERTY_IDS)[number];
 export function isPropertyId(s: string): s is PropertyId {
   return (PROPERTY_IDS as readonly string[]).includes(s);
 }
+
+// Lifecycle claims (issue 15): a VM's whole life on a cluster (model/lifecycle.ts), decided by
+// a bounded exhaustive search (lifecycle/search.ts) and by random operation sequences
+// (properties/lifecycle.ts). Only restores on kernels carrying the patch as shipped count.
+export const LIFECYCLE_CLAIM_IDS = ['L1', 'L2'] as const;
+export type LifecycleClaimId = (typeof LIFECYCLE_CLAIM_IDS)[number];
+
+export const LIFECYCLE_CLAIMS: Readonly<Record<LifecycleClaimId, string>> = {
+  L1: 'With the patch in every PVE kernel as shipped, no sequence of operations on a VM (create, run, live-migrate, snapshot with RAM, roll back, suspend to disk, resume, upgrade a node, replace its hardware) ends in a failed restore.',
+  L2: 'For each release R, with the patch dropped from R and every later release (--drop-at R): the shortest sequence that ends in a failed restore, or "no failing sequence up to depth k".',
+};

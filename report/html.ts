@@ -9,6 +9,7 @@ import { verificationProblems } from './verification';
 import { VERIFICATION_CSS, verificationHtml } from './verificationHtml';
 import { blocksHtml } from './blocks';
 import { realKernelsBlocks } from './realKernels';
+import { lifecycleBlocks } from './lifecycle';
 import { OUTCOME_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
 
 export function escapeHtml(s: string): string {
@@ -367,6 +368,7 @@ export function renderHtml(r: Report): string {
     controlsHtml(r),
     r.verification ? verificationHtml(r.verification) : '',
     r.realKernels ? blocksHtml(realKernelsBlocks(r.realKernels), escapeHtml, inline) : '',
+    r.lifecycle ? blocksHtml(lifecycleBlocks(r.lifecycle), escapeHtml, inline) : '',
     coverageHtml(r),
     r.errors.length ? `<h2>Errors</h2><ul>${r.errors.map((e) => `<li>${escapeHtml(e)}</li>`).join('')}</ul>` : '',
     environmentHtml(r),

@@ -6,6 +6,7 @@ import { Claim, Report } from './report';
 import { verificationMarkdown } from './verificationMarkdown';
 import { blocksMarkdown } from './blocks';
 import { realKernelsBlocks } from './realKernels';
+import { lifecycleBlocks } from './lifecycle';
 import { OUTCOME_MD, VERDICT_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
 
 /** Contradicting cells listed per claim (all are in report.json). */
@@ -262,6 +263,7 @@ export function renderMarkdown(r: Report): string {
   controlsSection(r, out);
   if (r.verification) verificationMarkdown(r.verification, out);
   if (r.realKernels) out.push(...blocksMarkdown(realKernelsBlocks(r.realKernels)));
+  if (r.lifecycle) out.push(...blocksMarkdown(lifecycleBlocks(r.lifecycle)));
   coverageSection(r, out);
   if (r.errors.length) {
     out.push('## Errors', '');

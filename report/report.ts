@@ -10,6 +10,7 @@ import { Environment } from './environment';
 import { MigrationMatrix, matrixClaims } from '../properties/matrix';
 import type { Verification } from './verification';
 import type { RealKernels } from './realKernels';
+import type { LifecycleSection } from './lifecycle';
 
 export type { FindingRecord };
 
@@ -102,6 +103,8 @@ export interface Report {
   verification: Verification | null;
   /** review only: what the kernel lab checked on real kernels (absent in reports written before it) */
   realKernels?: RealKernels | null;
+  /** review only: "When can the patch be dropped?" (claims L1, L2; absent in reports written before it) */
+  lifecycle?: LifecycleSection | null;
 }
 
 export interface ReportInput {
@@ -119,6 +122,7 @@ export interface ReportInput {
   extraClaims?: Claim[];
   verification?: Verification | null;
   realKernels?: RealKernels | null;
+  lifecycle?: LifecycleSection | null;
 }
 
 export const KVM_CLAIM_NOTE =
@@ -200,6 +204,7 @@ export function buildReport(input: ReportInput): Report {
     errors: input.errors ?? [],
     verification: input.verification ?? null,
     ...(input.realKernels ? { realKernels: input.realKernels } : {}),
+    ...(input.lifecycle ? { lifecycle: input.lifecycle } : {}),
   };
 }
 

@@ -73,6 +73,7 @@ export const REPORT_SCHEMA: JsonSchema = {
     errors: { type: 'array', items: str },
     verification: { type: ['object', 'null'], $ref: '#/$defs/verification' },
     realKernels: { type: ['object', 'null'] },
+    lifecycle: { type: ['object', 'null'] },
   }),
   // verification was added later: reports written before it (without the field) stay valid
   required: ['schema', 'kind', 'partial', 'partialReasons', 'run', 'environment', 'claims', 'coverage', 'findings', 'negativeControls', 'matrix', 'shards', 'errors'],

@@ -23,7 +23,7 @@ test(`reports/ holds the current review (seed ${REVIEW_SEED}, ${REVIEW_BATCHES}Ã
   expect(fresh.markdown).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
   expect(fresh.markdown).not.toMatch(/scenarios\/s/);
   expect(fresh.json).toContain('"deterministic": true');
-  for (const h of ['## Kill matrix: the mutant catalogue', '## Proof: P1, P3 and P4 for every input (z3)', '## Stryker: mutation score of the model and the properties']) {
+  for (const h of ['## Kill matrix: the mutant catalogue', '## Proof: P1, P3 and P4 for every input (z3)', '## Stryker: mutation score of the model and the properties', '## When can the patch be dropped?']) {
     expect(fresh.markdown).toContain(h);
   }
 }, 180000);

@@ -17,6 +17,8 @@ import { NegativeControl, Report, buildReport } from '../../report/report';
 import { Verification } from '../../report/verification';
 import { VerificationInputs, collectVerification } from './verification';
 import { collectRealKernels } from './realKernels';
+import { collectLifecycle } from './lifecycle';
+import type { LifecycleSection } from '../../report/lifecycle';
 import type { RealKernels } from '../../report/realKernels';
 
 /** The patch's date, 2023-07-14. */
@@ -37,6 +39,8 @@ export interface ReviewOptions {
   verification?: Verification | null;
   /** the real-kernels section (collectRealKernels); none when absent */
   realKernels?: RealKernels | null;
+  /** "When can the patch be dropped?" (collectLifecycle); none when absent */
+  lifecycle?: LifecycleSection | null;
 }
 
 export function negativeControls(seed: number, numRuns: number = CONTROL_RUNS): NegativeControl[] {
@@ -97,11 +101,12 @@ export function generateReview(opts: ReviewOptions = {}): Report {
     matrix: computeMatrix(fixup),
     verification: opts.verification ?? null,
     realKernels: opts.realKernels ?? null,
+    lifecycle: opts.lifecycle ?? null,
   });
 }
 
 /** The committed review: generateReview plus the verification section (runs z3, reads the committed results). */
 export async function generateReviewWithVerification(opts: ReviewOptions & { inputs?: VerificationInputs } = {}): Promise<Report> {
   const verification = await collectVerification(opts.inputs ?? {});
-  return generateReview({ ...opts, verification, realKernels: collectRealKernels() });
+  return generateReview({ ...opts, verification, realKernels: collectRealKernels(), lifecycle: collectLifecycle() });
 }
