@@ -476,7 +476,7 @@ export class Lifecycle {
     const nodes = state.nodes.map((n, i) => `${n.release}/${n.kernel}/${n.host.name}${vm && vm.node === i ? (vm.status === 'running' ? '*' : '+') : ''}`).sort();
     if (!vm) return `${state.cpuModel}#${nodes.join(';')}`;
     const snaps = vm.snapshots.map((s) => `${s.key}@${s.savedOn.release}`).sort();
-    return `${state.cpuModel}#${nodes.join(';')}#${vm.liveKey}#${vm.image ? `${vm.image.key}@${vm.image.savedOn.release}` : ''}#${snaps.join(',')}`;
+    return `${state.cpuModel}/${vm.guest.xcr0}/${vm.guest.inUse}#${nodes.join(';')}#${vm.liveKey}#${vm.image ? `${vm.image.key}@${vm.image.savedOn.release}` : ''}#${snaps.join(',')}`;
   }
 
   /** Every operation allowed in `state` over the abstracted cluster (hosts, kernels, releases). */
