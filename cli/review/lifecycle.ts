@@ -22,6 +22,7 @@ export function collectLifecycle(opts: { corpus?: string; depth?: number } = {})
   const files = fs.existsSync(corpus) ? fs.readdirSync(corpus).sort() : [];
   const t = dropTable(opts.depth !== undefined ? { depth: opts.depth } : {});
   const random = checkRandomLives({ dropAt: null, seed: LIFECYCLE_SEED, numRuns: LIFECYCLE_RANDOM_LIVES });
+  const unpatchedKernels = [...new Set(RELEASES.flatMap((r) => r.kernels.map((k) => k.kernel)).filter((k) => kernelById(k)?.pvePatch == null))];
   const unconfirmed = new Set<string>();
   for (const r of RELEASES) {
     for (const u of r.unconfirmed) unconfirmed.add(`${r.id}: ${u}`);
@@ -39,7 +40,7 @@ export function collectLifecycle(opts: { corpus?: string; depth?: number } = {})
     notCounted: t.regardlessStory
       ? {
           story: t.regardlessStory,
-          why: 'a restore on a kernel that never had the patch (PVE 7.4\'s pve-5.15) fails whatever is decided about the patch; it rests on the UNCONFIRMED backport of the 5.16 FPU rework to pve-5.15 (kernel-semantics.md §3.2).',
+          why: `a restore on a kernel row without the patch as shipped (${unpatchedKernels.join(', ')}) fails whatever is decided about dropping it; the shortest such story follows. On pve-5.15 it rests on the UNCONFIRMED backport of the 5.16 FPU rework (kernel-semantics.md §3.2).`,
         }
       : null,
     rows: t.rows.map((r) => {
