@@ -3,7 +3,7 @@
 // fixture tree that breaks each of them, so a rule that stops biting is noticed).
 //
 // Layers, bottom to top; a folder imports only from its own layer and the layers below:
-//   model/ → cases/ → properties/ → engines (fuzz/ proof/ mutants/ kvm/ lab/) → report/ → cli/
+//   model/ → cases/ → properties/ → engines (fuzz/ proof/ mutants/ kvm/ lab/ lifecycle/) → report/ → cli/
 // Engines do not import one another, except lab/ → kvm/ (the lab reuses the executor driver).
 // bench/, test/ and scripts/ stand above everything and may import anything; nothing imports
 // them. Tests (*.test.ts) may import anything; cycles are forbidden everywhere.
