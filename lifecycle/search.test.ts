@@ -28,11 +28,13 @@ describe('L1: the patch as shipped', () => {
   });
 
   test('negative control: with a broken fixup in place of the patch, L1 fails (exhaustive and random)', () => {
-    for (const f of [noPatch, brokenFixup('wrong-bit')]) {
+    // decide-host-supported keeps the leaked bit on PKU hosts: only a 6.2-rule kernel (PVE 7.4's
+    // opt-in) refuses it there, which random lives rarely reach; the exhaustive search does.
+    for (const [f, random] of [[noPatch, true], [brokenFixup('mask-0x100'), true], [brokenFixup('decide-host-supported'), false]] as const) {
       const r = searchLifecycle({ dropAt: null, depth: 4, fixup: f });
       expect({ fixup: f.name, failed: r.failure !== null }).toEqual({ fixup: f.name, failed: true });
       expect(r.failure!.failure.counted).toBe(true);
-      expect(checkRandomLives({ dropAt: null, seed: 7, numRuns: 300, fixup: f }).failure).not.toBeNull();
+      if (random) expect(checkRandomLives({ dropAt: null, seed: 7, numRuns: 300, fixup: f }).failure).not.toBeNull();
     }
   });
 });
