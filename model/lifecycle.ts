@@ -388,6 +388,8 @@ export class Lifecycle {
         return null;
       }
       case 'resume':
+        // On any node: UNCONFIRMED that Proxmox VE resumes a hibernated VM on another node (its
+        // state file on shared storage); replacing the node's hardware gives the same stories.
         if (!vm || vm.status !== 'suspended') return 'the VM is not suspended';
         if (!newerOrSame(vm.image!.savedOn.release, op.node)) return 'a suspended VM resumes only on the release it was suspended on or a newer one';
         return null;

@@ -33,6 +33,16 @@ describe('xsave-harness lifecycle', () => {
     expect(s.results.map((x) => x.status)).toEqual(['pass']);
   });
 
+  test('--drop-at the last release with a bound too short to reach it: exit 0 with "no failing sequence up to depth 3" as a proof for that bound only', async () => {
+    const last = RELEASES[RELEASES.length - 1]!.id;
+    const r = await runMain(['lifecycle', '--drop-at', last, '--depth', '3', '--runs', '0', '--seed', '1', '--found', dir]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/no failing sequence up to depth 3: every sequence of at most 3 operations/);
+    expect(r.out).toMatch(/proof for that bound and that abstraction only/);
+    // … and with the default bound the same command finds its story.
+    expect((await runMain(['lifecycle', '--drop-at', last, '--runs', '0', '--seed', '1', '--found', dir])).code).toBe(1);
+  });
+
   test('negative control: a broken fixup plug-in in place of the patch makes L1 fail', async () => {
     const r = await runMain(['lifecycle', '--depth', '4', '--runs', '0', '--seed', '1', '--found', dir, '--fixup', path.join(ROOT, 'mutants', 'mask-0x100.js')]);
     expect(r.code).toBe(1);
