@@ -1,4 +1,4 @@
-// xsave-harness lab setup | list | incident | mutants | qemu
+// xsave-harness lab setup | list | incident | mutants | qemu | lifecycle
 //   setup: install the lab's system packages (as root; otherwise print the apt-get line) and
 //          fetch and build every lab kernel's boot files into the cache.
 //   list:  each lab kernel and host: what it is, where it came from, what was changed, and the
@@ -26,7 +26,7 @@ import { INCIDENT_TARGETS, describeSource, runIncident } from '../../lab/inciden
 import { positiveInt } from '../checkMachine';
 
 export const usage =
-  'lab setup | list | incident [--only K,...] [--record F] | mutants [--lab K,...] [--host H,...] [--cases N] [--seed S] [--record F] | qemu [--only K:H,...] [--source K:H] [--json] [--record F] [--strace] [--observe S] [--guest hlt|busy] [--keep DIR]   the kernel lab: real kernels under QEMU (setup installs and builds; list shows kernels, hosts, cache; mutants judges the mutant catalogue against the real patched kernels; qemu runs QEMU 7.2 migrations and rollbacks between lab kernels)';
+  'lab setup | list | incident [--only K,...] [--record F] | mutants [--lab K,...] [--host H,...] [--cases N] [--seed S] [--record F] | qemu [--only K:H,...] [--source K:H] [--json] [--record F] [--strace] [--observe S] [--guest hlt|busy] [--keep DIR] | lifecycle [--drop-at R,...|all] [--depth K] [--json] [--record F]   the kernel lab: real kernels under QEMU (setup installs and builds; list shows kernels, hosts, cache; mutants judges the mutant catalogue against the real patched kernels; qemu runs QEMU 7.2 migrations and rollbacks between lab kernels; lifecycle replays the shortest story that fails when the patch is dropped at R, and the same story as shipped)';
 
 async function setup(): Promise<number> {
   const p = progress('lab setup');
@@ -221,8 +221,9 @@ export async function run(argv: string[]): Promise<number> {
   if (sub === 'mutants') return mutants(rest);
   if (sub === 'incident') return incident(rest);
   if (sub === 'qemu') return (await import('./labQemu')).runLabQemuCommand(rest);
+  if (sub === 'lifecycle') return (await import('./labLifecycle')).runLabLifecycleCommand(rest);
   if (rest.length) throw new UsageError(`lab ${sub}: unexpected arguments ${rest.join(' ')}`);
   if (sub === 'setup') return setup();
   if (sub === 'list') return list();
-  throw new UsageError(`lab: expected "setup", "list", "mutants", "incident" or "qemu", got ${sub ? `"${sub}"` : 'nothing'}`);
+  throw new UsageError(`lab: expected "setup", "list", "mutants", "incident", "qemu" or "lifecycle", got ${sub ? `"${sub}"` : 'nothing'}`);
 }
