@@ -21,6 +21,35 @@ export interface LifecycleDropRow {
   replay: string | null;
 }
 
+/** One restore of a story replayed in the kernel lab (lab/lifecycle.ts), beside the model's. */
+export interface LifecycleRealRestore {
+  op: string;
+  /** the story's kernel, and the lab kernel/host that applied its rules */
+  kernel: string;
+  patched: boolean;
+  lab: string | null;
+  host: string;
+  qemu: string;
+  model: string;
+  real: string;
+}
+
+export interface LifecycleRealChain {
+  agree: boolean;
+  restores: LifecycleRealRestore[];
+  /** why the chain was not run (a kernel without a lab stand-in), or an infrastructure error */
+  notRun: string | null;
+}
+
+/** The decisive stories on real kernels: the recorded run of `xsave-harness lab lifecycle`. */
+export interface LifecycleReal {
+  command: string;
+  date: string;
+  /** the recorded file the review read */
+  record: string;
+  rows: Array<{ release: string; dropped: LifecycleRealChain; shipped: LifecycleRealChain }>;
+}
+
 export interface LifecycleSection {
   /** the command that recomputes this section */
   command: string;
@@ -35,6 +64,33 @@ export interface LifecycleSection {
   rows: LifecycleDropRow[];
   assumptions: string[];
   unconfirmed: string[];
+  /** the stories replayed on real kernels (absent when no lab run is recorded) */
+  real?: LifecycleReal | null;
+}
+
+function realCell(c: LifecycleRealChain): string {
+  if (c.notRun) return `not run: ${c.notRun}`;
+  return c.restores.map((r) => `${r.op} on ${r.lab ?? '?'}/${r.host} (${r.qemu}): real **${r.real}**, model ${r.model}`).join('; ');
+}
+
+export function lifecycleRealBlocks(real: LifecycleReal): Block[] {
+  const chains = real.rows.flatMap((r) => [r.dropped, r.shipped]).filter((c) => !c.notRun);
+  return [
+    { h: 'The stories on real kernels' },
+    {
+      p:
+        `Each release's shortest failing story was replayed in the kernel lab (\`${real.command}\`, recorded ${real.date.slice(0, 10)} in \`${real.record}\`), twice: with the patch dropped and with the patch as shipped. ` +
+        `Every shipped kernel of a story is replaced by the lab kernel that applies the same KVM rules (GET, SET, user_xfeatures, guest-supported XCR0, XFD pre-mask, and the patch and its placement: lab/lifecycle.ts \`standIn\`), each host by the lab host with the same PKU answer (a leaky PKU source by \`noavx\`, where TCG saves the real leak 0x203); ` +
+        `a real guest runs on the source, is saved as QEMU saves it, and each restore loads the previous real bytes in QEMU's order under the policy of the story's QEMU. ` +
+        `${chains.filter((c) => c.agree).length} of ${chains.length} chains agree with the model in every restore.`,
+    },
+    {
+      table: {
+        head: ['drop the patch at', 'with the patch dropped', 'with the patch as shipped'],
+        rows: real.rows.map((r) => [r.release, `${r.dropped.agree || r.dropped.notRun ? '' : 'DISAGREES: '}${realCell(r.dropped)}`, `${r.shipped.agree || r.shipped.notRun ? '' : 'DISAGREES: '}${realCell(r.shipped)}`]),
+      },
+    },
+  ];
 }
 
 export function lifecycleBlocks(s: LifecycleSection): Block[] {
@@ -80,6 +136,7 @@ export function lifecycleBlocks(s: LifecycleSection): Block[] {
     out.push({ p: `Not counted by L1/L2: ${s.notCounted.why}` });
     out.push({ ul: s.notCounted.story });
   }
+  if (s.real) out.push(...lifecycleRealBlocks(s.real));
   out.push({ h: 'Assumptions (what is and is not modelled)' });
   out.push({
     ul: [

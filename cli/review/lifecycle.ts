@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { LIFECYCLE_CPU_MODELS, RELEASES, UPGRADES, kernelById, releaseTitle } from '../../model';
 import { checkRandomLives } from '../../properties/lifecycle';
 import { dropTable } from '../../lifecycle/table';
-import type { LifecycleSection } from '../../report/lifecycle';
+import type { LifecycleReal, LifecycleRealChain, LifecycleSection } from '../../report/lifecycle';
 
 const CONSEQUENCE: Record<string, string> = {
   aborted: 'aborted (the saved state is lost)',
@@ -17,7 +17,7 @@ const CONSEQUENCE: Record<string, string> = {
 export const LIFECYCLE_SEED = 20261205;
 export const LIFECYCLE_RANDOM_LIVES = 300;
 
-export function collectLifecycle(opts: { corpus?: string; depth?: number } = {}): LifecycleSection {
+export function collectLifecycle(opts: { corpus?: string; depth?: number; labRecord?: string } = {}): LifecycleSection {
   const corpus = opts.corpus ?? path.join('corpus', 'lifecycle');
   const files = fs.existsSync(corpus) ? fs.readdirSync(corpus).sort() : [];
   const t = dropTable(opts.depth !== undefined ? { depth: opts.depth } : {});
@@ -69,5 +69,40 @@ export function collectLifecycle(opts: { corpus?: string; depth?: number } = {})
       ...RELEASES.filter((r) => r.kernels.every((k) => kernelById(k.kernel)?.pvePatch === null)).map((r) => `${releaseTitle(r.id)} kernels carry no patch as shipped: restores there are not counted (reported apart).`),
     ],
     unconfirmed: [...unconfirmed],
+    real: readLabLifecycle(opts.labRecord ?? LAB_LIFECYCLE_RECORD),
+  };
+}
+
+/** The committed record of `xsave-harness lab lifecycle --drop-at all --record reports/lab-lifecycle.json`. */
+export const LAB_LIFECYCLE_RECORD = path.join('reports', 'lab-lifecycle.json');
+
+interface RecordedChain {
+  agree: boolean;
+  infrastructure: string[];
+  hops: Array<{ op: string; kernel: string; patched: boolean; lab: string | null; host: string; qemu: string; model: string; real: string }>;
+}
+
+/** The lab's record, or null when there is none; a record that does not parse is an error naming the file and the field. */
+export function readLabLifecycle(file: string): LifecycleReal | null {
+  if (!fs.existsSync(file)) return null;
+  const j = JSON.parse(fs.readFileSync(file, 'utf8')) as { command?: unknown; date?: unknown; rows?: unknown };
+  if (typeof j.command !== 'string') throw new Error(`${file}: field "command": expected a string`);
+  if (typeof j.date !== 'string') throw new Error(`${file}: field "date": expected a string`);
+  if (!Array.isArray(j.rows)) throw new Error(`${file}: field "rows": expected an array`);
+  const chain = (c: unknown, where: string): LifecycleRealChain => {
+    if (c && typeof c === 'object' && 'notRun' in c) return { agree: false, restores: [], notRun: String((c as { notRun: unknown }).notRun) };
+    const r = c as RecordedChain;
+    if (!r || !Array.isArray(r.hops)) throw new Error(`${file}: field "${where}.hops": expected an array`);
+    return {
+      agree: r.agree === true,
+      restores: r.hops.map((h) => ({ op: h.op, kernel: h.kernel, patched: h.patched, lab: h.lab, host: h.host, qemu: h.qemu, model: h.model, real: h.real })),
+      notRun: r.infrastructure?.length ? `infrastructure error: ${r.infrastructure.join('; ')}` : null,
+    };
+  };
+  return {
+    command: j.command,
+    date: j.date,
+    record: file,
+    rows: (j.rows as Array<{ release: string; dropped: unknown; shipped: unknown }>).map((r, i) => ({ release: r.release, dropped: chain(r.dropped, `rows[${i}].dropped`), shipped: chain(r.shipped, `rows[${i}].shipped`) })),
   };
 }
