@@ -54,6 +54,7 @@ export function ioctlCounterexample(prop: 'P1' | 'P3' | 'P4', s: IoctlScenario, 
     vcpu: vcpuJson(s.cpuid, s.host, s.kernel, s.confidential),
     target: { kernel: s.kernel.id, fixup: 'pve', host: hostJson(s.host) },
     xcr0: hex(b.vcpu.xcr0),
+    ...(b.vcpu.xfd !== 0n ? { xfd: hex(b.vcpu.xfd) } : {}),
     xsave: { hex: toHex(b.region) },
     expect,
   });

@@ -93,6 +93,7 @@ describe('buildIoctl: the scenario is what reaches KVM_SET_XSAVE', () => {
     mxcsr: 0x1f80,
     fill: 7,
     pkruArea: 0x12345678,
+    xfd: 0n,
   };
 
   test('XCR0 is set to the repaired candidate and the header/MXCSR/PKRU fields are written', () => {
