@@ -7,7 +7,7 @@ import { getXsave } from './getXsave';
 import { Fixup } from './fixup';
 import { SetXsaveResult, setXsave } from './setXsave';
 import { setXcrs } from './setXcrs';
-import type { Vcpu } from './vcpu';
+import { Vcpu, cloneVcpu, setXfd } from './vcpu';
 import type { Host } from './hosts';
 import { XFEATURE, bitsOf } from './xfeatures';
 
@@ -40,12 +40,20 @@ export interface QemuEnv {
   /** env->pkru: read from the PKRU area whenever the source host has PKU */
   pkru: number;
   xcr0: bigint;
+  /**
+   * IA32_XFD as QEMU reads it with the other MSRs (kvm_get_msrs) and puts it back in the `msrs`
+   * step, after KVM_SET_XSAVE. QEMU saving and restoring MSR_IA32_XFD (its AMX support, 7.0):
+   * UNCONFIRMED, not in kernel-semantics.md; the order (msrs after xsave) is §7.1.
+   */
+  xfd: bigint;
 }
 
 /** x86_cpu_xrstor_all_areas after KVM_GET_XSAVE{2}, plus KVM_GET_XCRS. */
 export function qemuSave(vcpu: Vcpu): { rc: 0 | 'EINVAL'; env: QemuEnv } {
   const got = getXsave(vcpu);
-  return { rc: got.rc, env: qemuParse(got.region, vcpu.host, vcpu.supportedXcr0, vcpu.xcr0) };
+  const env = qemuParse(got.region, vcpu.host, vcpu.supportedXcr0, vcpu.xcr0);
+  env.xfd = vcpu.xfd;
+  return { rc: got.rc, env };
 }
 
 /**
@@ -64,7 +72,7 @@ export function qemuParse(r: Uint8Array, host: Host, supportedXcr0: bigint, xcr0
     if (i === XFEATURE.PKRU) pkru = readU32(r, slot.offset);
     else components.set(i, r.subarray(slot.offset, slot.offset + slot.size));
   }
-  return { legacy, xstateBv: readU64(r, OFF.XSTATE_BV), components, pkru, xcr0 };
+  return { legacy, xstateBv: readU64(r, OFF.XSTATE_BV), components, pkru, xcr0, xfd: 0n };
 }
 
 /**
@@ -104,6 +112,13 @@ export interface RestoreResult {
   failed: RestoreStep | null;
   vcpu: Vcpu;
   xsave: SetXsaveResult | null;
+  /**
+   * the vCPU's IA32_XFD when KVM_SET_XSAVE ran (what 6.19's pre-mask reads): the target's own
+   * value, since the migrated one comes in the later `msrs` step. 0 on a fresh vCPU (incoming
+   * migration); on a vCPU that ran with XFD armed (a snapshot rollback into the running VM) it
+   * is the value the guest had, so the pre-mask clears the tile bits of the restored state.
+   */
+  xfdAtXsave: bigint;
 }
 
 /** A step's result; `detail` only when the step failed with a reason. */
@@ -117,17 +132,19 @@ function stepResult(step: RestoreStep, rc: 0 | 'EINVAL', reason: string | null):
  * Put the migrated state into `target` in QEMU's order. Each step returns early on error, so
  * the steps after a failure are never run (the register state they carry stays at reset).
  */
-export function qemuRestore(target: Vcpu, env: QemuEnv, fixup: Fixup | null): RestoreResult {
+export function qemuRestore(target: Vcpu, env: QemuEnv, fixup: Fixup | null, order: readonly RestoreStep[] = RESTORE_STEPS): RestoreResult {
   const steps: StepResult[] = [];
   let vcpu = target;
   let failed: RestoreStep | null = null;
   let xsave: SetXsaveResult | null = null;
-  for (const step of RESTORE_STEPS) {
+  let xfdAtXsave = 0n;
+  for (const step of order) {
     if (failed) {
       steps.push({ step, rc: 'skipped' });
       continue;
     }
     if (step === 'xsave') {
+      xfdAtXsave = vcpu.xfd;
       xsave = setXsave(vcpu, qemuBuildRegion(env, vcpu), fixup);
       vcpu = xsave.vcpu;
       steps.push(stepResult(step, xsave.rc, xsave.reason));
@@ -136,10 +153,17 @@ export function qemuRestore(target: Vcpu, env: QemuEnv, fixup: Fixup | null): Re
       const r = setXcrs(vcpu, env.xcr0);
       steps.push(stepResult(step, r.rc, r.reason));
       if (r.rc !== 0) failed = step;
+    } else if (step === 'msrs' && (env.xfd !== 0n || vcpu.xfd !== 0n)) {
+      // IA32_XFD only (the other MSRs carry no XSAVE state). KVM_SET_MSRS writing 0 always
+      // succeeds; a value the vCPU does not support fails the step (setXfd).
+      vcpu = cloneVcpu(vcpu);
+      const r = env.xfd === 0n ? ((vcpu.xfd = 0n), { rc: 0 as const, reason: null }) : setXfd(vcpu, env.xfd);
+      steps.push(stepResult(step, r.rc, r.reason));
+      if (r.rc !== 0) failed = step;
     } else {
       steps.push({ step, rc: 0 }); // not modelled: these carry no XSAVE state and cannot fail here
     }
   }
-  return { steps, failed, vcpu, xsave };
+  return { steps, failed, vcpu, xsave, xfdAtXsave };
 }
 
