@@ -4,6 +4,8 @@ import { FuzzOptions, FuzzReportWritten, FuzzSnapshot } from '../fuzz/runner';
 import { environment } from '../report/environment';
 import { Report, buildReport, hasFailures } from '../report/report';
 import { writeReport } from '../report/write';
+import { blocksMarkdown } from '../report/blocks';
+import { decisionSpaceBlocks } from '../report/decisionSpace';
 
 /** The report of a fuzz run as it stands at `s`. */
 export function fuzzReport(s: FuzzSnapshot, opts: FuzzOptions): Report {
@@ -54,5 +56,6 @@ export function writeFuzzReport(s: FuzzSnapshot, opts: FuzzOptions): FuzzReportW
     failingClaims: report.claims
       .filter((c) => c.result === 'fails' && c.method.kind !== 'random')
       .map((c) => `CLAIM ${c.id} FAILS (${c.title}): ${c.note ?? `${c.counterexamples.length} contradicting cell(s)`}, e.g. ${c.counterexamples[0] ?? ''}`),
+    decisionSpace: report.decisionSpace ? blocksMarkdown(decisionSpaceBlocks(report.decisionSpace)) : [],
   };
 }

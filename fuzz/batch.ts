@@ -7,6 +7,7 @@ import { IoctlScenario, LeakScenario } from '../properties/arbitraries/scenarios
 import { PROPERTIES } from '../properties/claims';
 import { IoctlCase, PropertyFailure, PropertyId, PropertyRun, RoundTripScenario, propertyRunOf } from '../properties/properties';
 import { counterexampleCase } from '../properties/counterexample';
+import { decisionCellOf } from '../properties/decisionSpace';
 import { Counts, Coverage, IoctlCoverage, addCounts, bump, emptyIoctl } from '../properties/coverage';
 
 /** Runs per batch: about 50 ms of work on one core for each property. */
@@ -40,13 +41,16 @@ export interface BatchResult {
   cases: number;
   classes: Counts;
   extra: Counts;
+  /** decision-space cell of each scenario (properties/decisionSpace.ts) */
+  decision: Counts;
   ioctl: IoctlCoverage | null;
   finding: RawFinding | null;
 }
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 
-function ioctlCounts(s: IoctlScenario, b: IoctlCase, into: IoctlCoverage, extra: Counts): void {
+function ioctlCounts(s: IoctlScenario, b: IoctlCase, into: IoctlCoverage, extra: Counts, decision: Counts): void {
+  bump(decision, decisionCellOf('P1', s, b));
   into.cases++;
   into[b.cls]++;
   if (b.plain().rc !== 0) into.rejected++;
@@ -55,12 +59,12 @@ function ioctlCounts(s: IoctlScenario, b: IoctlCase, into: IoctlCoverage, extra:
 }
 
 /** `built` is the property's `build(s)`, shared with `classify` and `check`. */
-function extraCounts(id: PropertyId, s: unknown, built: unknown, ioctl: IoctlCoverage, extra: Counts): void {
+function extraCounts(id: PropertyId, s: unknown, built: unknown, ioctl: IoctlCoverage, extra: Counts, decision: Counts): void {
   switch (id) {
     case 'P1':
     case 'P3':
     case 'P4':
-      ioctlCounts(s as IoctlScenario, built as IoctlCase, ioctl, extra);
+      ioctlCounts(s as IoctlScenario, built as IoctlCase, ioctl, extra, decision);
       return;
     case 'P2': {
       const l = s as LeakScenario;
@@ -68,12 +72,14 @@ function extraCounts(id: PropertyId, s: unknown, built: unknown, ioctl: IoctlCov
       bump(extra, `target-host-pku:${yesNo((spec.target.host.xcr0 & MASK.PKRU) !== 0n)}`);
       bump(extra, `vmm:${l.vmm.policy}`);
       bump(extra, `source:${l.sourceKernel.id}`);
+      bump(decision, decisionCellOf(id, s, spec));
       return;
     }
     case 'P5': {
       const r = s as RoundTripScenario;
       bump(extra, `host-pku:${yesNo((r.host.xcr0 & MASK.PKRU) !== 0n)}`);
       bump(extra, `cpuid:${r.cpuid.kind}`);
+      bump(decision, decisionCellOf(id, s));
       return;
     }
   }
@@ -83,6 +89,7 @@ export function runBatch(id: PropertyId, fixup: Fixup, seed: number, numRuns: nu
   const p = PROPERTIES[id];
   const classes: Counts = {};
   const extra: Counts = {};
+  const decision: Counts = {};
   const ioctl = emptyIoctl();
   let counting = true;
   let cases = 0;
@@ -94,7 +101,7 @@ export function runBatch(id: PropertyId, fixup: Fixup, seed: number, numRuns: nu
       const built = p.build(s);
       if (counting) {
         bump(classes, p.classify(s, built));
-        extraCounts(id, s, built, ioctl, extra);
+        extraCounts(id, s, built, ioctl, extra, decision);
       }
       why = p.check(s, fixup, built);
     } catch (e) {
@@ -107,7 +114,7 @@ export function runBatch(id: PropertyId, fixup: Fixup, seed: number, numRuns: nu
     }
   });
   const details = fc.check(prop, { seed, numRuns });
-  const result: BatchResult = { property: id, seed, numRuns, cases, classes, extra, ioctl: id === 'P1' || id === 'P3' || id === 'P4' ? ioctl : null, finding: null };
+  const result: BatchResult = { property: id, seed, numRuns, cases, classes, extra, decision, ioctl: id === 'P1' || id === 'P3' || id === 'P4' ? ioctl : null, finding: null };
   if (details.failed) result.finding = findingOf(propertyRunOf(p, details, { seed, numRuns }));
   return result;
 }
@@ -153,6 +160,7 @@ export function addBatch(into: Coverage, r: BatchResult): void {
   p.batches++;
   addCounts(p.classes, r.classes);
   addCounts(p.extra, r.extra);
+  addCounts(p.decision, r.decision);
   if (r.ioctl) {
     into.ioctl.cases += r.ioctl.cases;
     into.ioctl.valid += r.ioctl.valid;

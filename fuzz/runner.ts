@@ -78,6 +78,8 @@ export interface FuzzReportWritten {
   partialReasons: string[];
   /** the claims decided without random generation that fail (M1-M3), with one line each */
   failingClaims: string[];
+  /** the decision-space table of the run, as text lines (report/decisionSpace.ts) */
+  decisionSpace: string[];
 }
 
 /**
@@ -325,6 +327,7 @@ export async function runFuzz(opts: FuzzOptions, io: FuzzIo, reporter: FuzzRepor
   const written = reporter(snapshot(true), opts);
   const elapsed = (Date.now() - started) / 1000;
   io.out(progressLine(coverage, elapsed, opts.seconds, findings.length));
+  for (const line of written.decisionSpace) io.out(line);
   for (const line of written.failingClaims) io.out(line);
   for (const e of errors) io.err(`error: ${e}`);
   io.out(`stopped: ${stopReason ?? 'unknown'}`);

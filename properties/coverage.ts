@@ -15,6 +15,8 @@ export interface PropertyCoverage {
   classes: Counts;
   /** further dimensions, "dimension:value" (each dimension sums to `cases`) */
   extra: Counts;
+  /** scenarios per decision-space cell (properties/decisionSpace.ts; issue 14 item 3); sums to `cases` */
+  decision: Counts;
 }
 
 /** KVM_SET_XSAVE scenarios of P1, P3 and P4 by buffer class; valid + leaked + other = cases. */
@@ -38,7 +40,7 @@ export interface Coverage {
 }
 
 export function emptyPropertyCoverage(): PropertyCoverage {
-  return { cases: 0, batches: 0, classes: {}, extra: {} };
+  return { cases: 0, batches: 0, classes: {}, extra: {}, decision: {} };
 }
 
 export function emptyIoctl(): IoctlCoverage {
@@ -70,6 +72,7 @@ export function addCoverage(into: Coverage, from: Coverage): void {
     a.batches += b.batches;
     addCounts(a.classes, b.classes);
     addCounts(a.extra, b.extra);
+    addCounts(a.decision, b.decision ?? {}); // absent in reports written before it
   }
   into.ioctl.cases += from.ioctl.cases;
   into.ioctl.valid += from.ioctl.valid;
@@ -89,7 +92,7 @@ export function normaliseCoverage(c: Coverage): Coverage {
   const byProperty = {} as Record<PropertyId, PropertyCoverage>;
   for (const id of PROPERTY_IDS) {
     const p = c.byProperty[id] ?? emptyPropertyCoverage();
-    byProperty[id] = { cases: p.cases, batches: p.batches, classes: sortedCounts(p.classes), extra: sortedCounts(p.extra) };
+    byProperty[id] = { cases: p.cases, batches: p.batches, classes: sortedCounts(p.classes), extra: sortedCounts(p.extra), decision: sortedCounts(p.decision ?? {}) };
   }
   return { cases: c.cases, batches: c.batches, byProperty, ioctl: { ...c.ioctl } };
 }

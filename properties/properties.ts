@@ -36,6 +36,7 @@ import { cpuidChoiceArb, cpuidFor, describeCpuid } from './arbitraries/cpuid';
 import { hostArb } from './arbitraries/hosts';
 import {
   BuiltIoctl,
+  BvKind,
   GuestChoice,
   IoctlScenario,
   LeakScenario,
@@ -97,13 +98,20 @@ function stateDiff(a: Vcpu, b: Vcpu): string | null {
   return null;
 }
 
+/** The XSTATE_BV classes each KVM_SET_XSAVE property quantifies over (its domain, read by decisionSpace.ts too). */
+export const IOCTL_BV_KINDS: Readonly<Record<'P1' | 'P3' | 'P4', readonly BvKind[]>> = {
+  P1: ['valid'],
+  P3: ['valid', 'leaked', 'random'],
+  P4: ['random', 'leaked', 'valid'],
+};
+
 // ---- P1 ----------------------------------------------------------------------------------
 export const P1: PropertyDef<IoctlScenario, IoctlCase> = {
   id: 'P1',
   title: 'no valid state is modified',
   statement:
     'For every kernel, host, vCPU CPUID, XCR0 and buffer whose XSTATE_BV ⊆ guest-supported XCR0 ∪ {x87, SSE} (any contents, any header and MXCSR), the fixup leaves every byte of the kernel copy unchanged, and KVM_SET_XSAVE returns the same result and leaves the same vCPU state with and without it.',
-  arb: ioctlScenarioArb(['valid']),
+  arb: ioctlScenarioArb(IOCTL_BV_KINDS.P1),
   build: buildIoctlCase,
   check(s, fixup, b = buildIoctlCase(s)) {
     const plain = b.plain();
@@ -169,7 +177,7 @@ export const P3: PropertyDef<IoctlScenario, IoctlCase> = {
   title: 'the fixup changes at most bit 9 of XSTATE_BV, and is idempotent',
   statement:
     'For every vCPU and every buffer (any XSTATE_BV, header, MXCSR and contents), the fixup changes no byte other than bit 9 of XSTATE_BV (byte 513, bit 1), and applying it twice gives the same buffer as applying it once.',
-  arb: ioctlScenarioArb(['valid', 'leaked', 'random']),
+  arb: ioctlScenarioArb(IOCTL_BV_KINDS.P3),
   build: buildIoctlCase,
   check(s, fixup, b = buildIoctlCase(s)) {
     const ctx = fixupContext(b.vcpu);
@@ -200,7 +208,7 @@ export const P4: PropertyDef<IoctlScenario, IoctlCase> = {
   title: 'rejections stay rejections',
   statement:
     'For every kernel, vCPU and buffer the unpatched kernel refuses for a reason other than the leaked PKRU bit (it still refuses the buffer with bit 9 of XSTATE_BV cleared), the kernel with the fixup refuses it too.',
-  arb: ioctlScenarioArb(['random', 'leaked', 'valid']),
+  arb: ioctlScenarioArb(IOCTL_BV_KINDS.P4),
   build: buildIoctlCase,
   check(s, fixup, b = buildIoctlCase(s)) {
     const plain = b.plain();

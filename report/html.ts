@@ -10,6 +10,7 @@ import { VERIFICATION_CSS, verificationHtml } from './verificationHtml';
 import { blocksHtml } from './blocks';
 import { realKernelsBlocks } from './realKernels';
 import { lifecycleBlocks } from './lifecycle';
+import { decisionSpaceBlocks } from './decisionSpace';
 import { OUTCOME_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
 
 export function escapeHtml(s: string): string {
@@ -370,6 +371,7 @@ export function renderHtml(r: Report): string {
     r.realKernels ? blocksHtml(realKernelsBlocks(r.realKernels), escapeHtml, inline) : '',
     r.lifecycle ? blocksHtml(lifecycleBlocks(r.lifecycle), escapeHtml, inline) : '',
     coverageHtml(r),
+    r.decisionSpace ? blocksHtml(decisionSpaceBlocks(r.decisionSpace), escapeHtml, inline) : '',
     r.errors.length ? `<h2>Errors</h2><ul>${r.errors.map((e) => `<li>${escapeHtml(e)}</li>`).join('')}</ul>` : '',
     environmentHtml(r),
     `<h2>Reproduce</h2><ul>${reproduceLines(r).map((l) => `<li>${inline(l)}</li>`).join('')}</ul>`,

@@ -7,6 +7,7 @@ import { verificationMarkdown } from './verificationMarkdown';
 import { blocksMarkdown } from './blocks';
 import { realKernelsBlocks } from './realKernels';
 import { lifecycleBlocks } from './lifecycle';
+import { decisionSpaceBlocks } from './decisionSpace';
 import { OUTCOME_MD, VERDICT_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
 
 /** Contradicting cells listed per claim (all are in report.json). */
@@ -265,6 +266,7 @@ export function renderMarkdown(r: Report): string {
   if (r.realKernels) out.push(...blocksMarkdown(realKernelsBlocks(r.realKernels)));
   if (r.lifecycle) out.push(...blocksMarkdown(lifecycleBlocks(r.lifecycle)));
   coverageSection(r, out);
+  if (r.decisionSpace) out.push(...blocksMarkdown(decisionSpaceBlocks(r.decisionSpace)));
   if (r.errors.length) {
     out.push('## Errors', '');
     for (const e of r.errors) out.push(`- ${esc(e)}`);

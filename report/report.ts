@@ -3,6 +3,7 @@
 // rendered from this object only, so whatever they say is in the JSON too.
 import { PropertyId } from '../properties/properties';
 import { Coverage, normaliseCoverage } from '../properties/coverage';
+import { DecisionSpace, decisionSpace } from '../properties/decisionSpace';
 import type { Shard } from '../fuzz/seeds';
 import { PROPERTIES, PROPERTY_IDS } from '../properties/claims';
 import type { FindingRecord } from '../fuzz/findings';
@@ -105,6 +106,8 @@ export interface Report {
   realKernels?: RealKernels | null;
   /** review only: "When can the patch be dropped?" (claims L1, L2; absent in reports written before it) */
   lifecycle?: LifecycleSection | null;
+  /** cases per decision-space cell and property, with the feasible cells (issue 14 item 3; absent in reports written before it) */
+  decisionSpace?: DecisionSpace | null;
 }
 
 export interface ReportInput {
@@ -205,6 +208,7 @@ export function buildReport(input: ReportInput): Report {
     verification: input.verification ?? null,
     ...(input.realKernels ? { realKernels: input.realKernels } : {}),
     ...(input.lifecycle ? { lifecycle: input.lifecycle } : {}),
+    decisionSpace: decisionSpace(Object.fromEntries(PROPERTY_IDS.map((id) => [id, coverage.byProperty[id].decision]))),
   };
 }
 

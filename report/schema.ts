@@ -40,7 +40,14 @@ const obj = (properties: Record<string, JsonSchema>, extra: Partial<JsonSchema> 
 
 /** obj() with some properties optional (fields added later, present only when they apply). */
 const optional = (keys: string[], properties: Record<string, JsonSchema>): JsonSchema => ({ ...obj(properties), required: Object.keys(properties).filter((k) => !keys.includes(k)) });
-const propertyCoverage = obj({ cases: int, batches: int, classes: counts, extra: counts });
+// decision: added with the decision-space table (issue 14 item 3); older reports lack it
+const propertyCoverage = optional(['decision'], { cases: int, batches: int, classes: counts, extra: counts, decision: counts });
+const propertyDecision = obj({
+  cases: int,
+  feasible: int,
+  reached: int,
+  cells: { type: 'array', items: obj({ cell: { type: 'string', pattern: '^[01]{6}$' }, feasible: { type: 'boolean' }, cases: int }) },
+});
 const nullable = (s: JsonSchema): JsonSchema => ({ ...s, type: ['object', 'null'] });
 const strs: JsonSchema = { type: 'array', items: str };
 const num: JsonSchema = { type: 'number', minimum: 0 };
@@ -74,10 +81,15 @@ export const REPORT_SCHEMA: JsonSchema = {
     verification: { type: ['object', 'null'], $ref: '#/$defs/verification' },
     realKernels: { type: ['object', 'null'] },
     lifecycle: { type: ['object', 'null'] },
+    decisionSpace: { type: ['object', 'null'], $ref: '#/$defs/decisionSpace' },
   }),
   // verification was added later: reports written before it (without the field) stay valid
   required: ['schema', 'kind', 'partial', 'partialReasons', 'run', 'environment', 'claims', 'coverage', 'findings', 'negativeControls', 'matrix', 'shards', 'errors'],
   $defs: {
+    decisionSpace: obj({
+      axes: strs,
+      byProperty: obj({ P1: propertyDecision, P2: propertyDecision, P3: propertyDecision, P4: propertyDecision, P5: propertyDecision }),
+    }),
     verification: obj({
       killMatrix: { $ref: '#/$defs/killMatrix' },
       proof: { type: ['object', 'null'], $ref: '#/$defs/proof' },

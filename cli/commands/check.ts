@@ -12,6 +12,9 @@ import { writeFileAtomic } from '../../cases/files';
 import { loadFixup } from '../../cases/fixupLoader';
 import { PROPERTIES, PROPERTY_IDS, isPropertyId } from '../../properties/claims';
 import { PropertyId, runProperty } from '../../properties/properties';
+import { decisionSpace, sampleCells } from '../../properties/decisionSpace';
+import { blocksMarkdown } from '../../report/blocks';
+import { decisionSpaceBlocks } from '../../report/decisionSpace';
 import { formatSound, runExhaustiveSound } from '../../properties/exhaustiveSound';
 import { SeedError, SeedSpec, describeSeed, parseSeedText, shellSeed } from '../../cases/seedText';
 import { EXIT, UsageError } from '../exitCodes';
@@ -89,6 +92,9 @@ export async function run(argv: string[]): Promise<number> {
       console.log(ce.json.length > 4000 ? ce.json.slice(0, 600).replace(/"hex": "[0-9a-f]+"/, '"hex": "…"') + '  …' : ce.json);
     }
   }
+  // The scenarios of these runs (same seed, same values) by decision-space cell (issue 14 item 3).
+  const cells = Object.fromEntries(ids.map((id) => [id, sampleCells(id, PROPERTIES[id].arb, seed, runs)]));
+  for (const line of blocksMarkdown(decisionSpaceBlocks(decisionSpace(cells)))) console.log(line);
   console.log(`${ids.length - failed} passed, ${failed} failed`);
   return failed ? EXIT.FAILED : EXIT.OK;
 }
