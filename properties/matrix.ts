@@ -1,10 +1,14 @@
 // The migration matrix: which upgrade paths are safe, with and without the Proxmox patch.
-// Every cell is one `migrate()` of the reference model on representative hosts:
-//   source kernel × target kernel and fixup × target host PKU × QEMU error policy × guest model.
-// Source host skylake-sp (PKU, AVX-512, MPX); target host skylake-sp (PKU) or zen4-nopku (the
-// project machines' Zen 4 without PKU). Guest state: XCR0 = everything the guest's CPUID
-// offers on the source, components x87 and SSE in use, the host PKRU register at Linux's
-// default 0x55555554, and a guest with XCR0.PKRU holding that same default PKRU value.
+// Every cell is one `migrate()` of the reference model on catalogue hosts:
+//   source kernel × target kernel and fixup × source host × target host × QEMU error policy × guest model.
+// The base hosts (the cells the review's tables show): source skylake-sp (Intel, PKU, AVX-512,
+// MPX), target skylake-sp (PKU) or zen4-nopku (the project machines' Zen 4 without PKU). Since
+// issue 14 item 6 PKU is no longer confounded with the vendor and the source is not fixed: an AMD
+// source with PKU (zen4) and the targets zen4 (AMD with PKU) and skylake-client (Intel without
+// PKU) join them; verdicts and M1-M3 cover every host. All are real parts (cpu-data.md §2); none
+// is constructed. Guest state: XCR0 = everything the guest's CPUID offers on the source,
+// components x87 and SSE in use, the host PKRU register at Linux's default 0x55555554, and a
+// guest with XCR0.PKRU holding that same default PKRU value.
 import {
   DEFAULT_HOST_PKRU,
   Fixup,
@@ -30,8 +34,13 @@ import { MatrixClaimId } from './claims';
 
 export const MATRIX_SOURCE_KERNELS = ['linux-5.15', 'linux-5.16', 'pve-5.15', 'linux-6.2', 'linux-6.6', 'pve-6.8'] as const;
 export const MATRIX_SOURCE_HOST = 'skylake-sp';
+/** The base target hosts, one per PKU class (the review's per-cell tables show these). */
 export const MATRIX_TARGET_HOSTS = { pku: 'skylake-sp', 'no-pku': 'zen4-nopku' } as const;
 export type HostPku = keyof typeof MATRIX_TARGET_HOSTS;
+/** Source hosts: the base one, then AMD with PKU (Zen 4; a leaky kernel leaks there too). */
+export const MATRIX_SOURCE_HOSTS = [MATRIX_SOURCE_HOST, 'zen4'] as const;
+/** Target hosts: the base pair, then AMD with PKU (Zen 4) and Intel without PKU (Core i5-6600). */
+export const MATRIX_TARGET_HOST_LIST = [MATRIX_TARGET_HOSTS.pku, MATRIX_TARGET_HOSTS['no-pku'], 'zen4', 'skylake-client'] as const;
 export const MATRIX_QEMU = ['qemu-8.0', 'qemu-8.2'] as const;
 export type MatrixQemu = (typeof MATRIX_QEMU)[number];
 
@@ -52,8 +61,12 @@ export interface MatrixTarget {
   label: string;
 }
 
-/** One combination of the per-path axes: target host PKU × QEMU policy × guest model class. */
+/** One combination of the per-path axes: source host × target host × QEMU policy × guest model class. */
 export interface MatrixCondition {
+  /** absent in reports written before issue 14 item 6: the base hosts */
+  sourceHost?: string;
+  targetHost?: string;
+  /** whether the target host has PKU (derived from targetHost) */
   hostPku: HostPku;
   qemu: MatrixQemu;
   guest: GuestClass;
@@ -107,6 +120,8 @@ export interface MigrationMatrix {
   fixup: string;
   sourceHost: string;
   targetHosts: Record<HostPku, string>;
+  /** every source and target host of the conditions, "name (vendor, XCR0 …, PKU or no PKU)" (absent in older reports) */
+  hosts?: { sources: string[]; targets: string[] };
   guestModels: Record<GuestClass, string>;
   guestState: string;
   sources: string[];
@@ -141,17 +156,19 @@ export function matrixGuest(cpuModel: string, sourceKernel: KernelVariant, sourc
   return { xcr0, inUse: MASK.FPSSE, pkru: (xcr0 & MASK.PKRU) !== 0n ? DEFAULT_HOST_PKRU : 0, hostPkru: DEFAULT_HOST_PKRU };
 }
 
-export function matrixCell(
-  source: string,
-  target: MatrixTarget,
-  hostPku: HostPku,
-  qemu: MatrixQemu,
-  guest: GuestClass,
-  plugin?: Fixup,
-): MatrixCell {
+function host(name: string): Host {
+  const h = HOSTS[name];
+  if (!h) throw new Error(`matrix: unknown host ${name}`);
+  return h;
+}
+
+const pkuOf = (h: Host): HostPku => ((h.xcr0 & MASK.PKRU) !== 0n ? 'pku' : 'no-pku');
+
+export function matrixCell(source: string, target: MatrixTarget, cond: MatrixCondition, plugin?: Fixup): MatrixCell {
+  const { hostPku, qemu, guest } = cond;
   const srcKernel = kernel(source);
-  const srcHost = HOSTS[MATRIX_SOURCE_HOST]!;
-  const dstHost = HOSTS[MATRIX_TARGET_HOSTS[hostPku]]!;
+  const srcHost = host(cond.sourceHost ?? MATRIX_SOURCE_HOST);
+  const dstHost = host(cond.targetHost ?? MATRIX_TARGET_HOSTS[hostPku]);
   const cpuModel = GUEST_CLASSES[guest];
   const spec = matrixGuest(cpuModel, srcKernel, srcHost);
   const r = migrate(
@@ -171,6 +188,8 @@ export function matrixCell(
     target: target.kernel,
     fixup: target.fixup,
     patched: target.patched,
+    sourceHost: srcHost.name,
+    targetHost: dstHost.name,
     hostPku,
     qemu,
     guest,
@@ -183,15 +202,29 @@ export function matrixCell(
   };
 }
 
+/** The base conditions first (the base source host, the base target hosts in PKU order), so a query without hosts finds them. */
 export function matrixConditions(): MatrixCondition[] {
   const out: MatrixCondition[] = [];
-  for (const hostPku of Object.keys(MATRIX_TARGET_HOSTS) as HostPku[])
-    for (const qemu of MATRIX_QEMU) for (const guest of Object.keys(GUEST_CLASSES) as GuestClass[]) out.push({ hostPku, qemu, guest });
+  for (const sourceHost of MATRIX_SOURCE_HOSTS)
+    for (const targetHost of MATRIX_TARGET_HOST_LIST)
+      for (const qemu of MATRIX_QEMU)
+        for (const guest of Object.keys(GUEST_CLASSES) as GuestClass[]) out.push({ sourceHost, targetHost, hostPku: pkuOf(host(targetHost)), qemu, guest });
   return out;
 }
 
+/** A condition on the base hosts (the review's per-cell tables show only these; verdicts and claims use all). */
+export function isBaseCondition(c: MatrixCondition): boolean {
+  return (c.sourceHost ?? MATRIX_SOURCE_HOST) === MATRIX_SOURCE_HOST && (c.targetHost ?? MATRIX_TARGET_HOSTS[c.hostPku]) === MATRIX_TARGET_HOSTS[c.hostPku];
+}
+
+/** Indices of the base conditions, in order. */
+export function baseConditionIndices(m: MigrationMatrix): number[] {
+  return m.conditions.flatMap((c, i) => (isBaseCondition(c) ? [i] : []));
+}
+
 export function conditionLabel(c: MatrixCondition): string {
-  return `${c.hostPku}/${c.qemu}/${c.guest}`;
+  const base = `${c.hostPku}/${c.qemu}/${c.guest}`;
+  return isBaseCondition(c) ? base : `${c.sourceHost}→${c.targetHost}/${base}`;
 }
 
 export function pathResult(source: string, t: MatrixTarget, cells: readonly MatrixCell[]): PathResult {
@@ -230,20 +263,21 @@ export function computeMatrix(plugin?: Fixup): MigrationMatrix {
   const paths: PathResult[] = [];
   for (const source of MATRIX_SOURCE_KERNELS) {
     for (const t of targets) {
-      const cells = conditions.map((c) => matrixCell(source, t, c.hostPku, c.qemu, c.guest, plugin));
+      const cells = conditions.map((c) => matrixCell(source, t, c, plugin));
       paths.push(pathResult(source, t, cells));
     }
   }
   const sourceHost = HOSTS[MATRIX_SOURCE_HOST]!;
   return {
     description:
-      'migrate() of the reference model: the source kernel saves on skylake-sp, QEMU restores on the target kernel (with what it carries, with the Proxmox patch forced on, or a Proxmox kernel with it forced off) on a PKU or a no-PKU host; QEMU 8.0 ignores a failed restore step and resumes the guest with partial state (incomplete: the incident report describes a 100%-CPU hang; with real QEMU 7.2 in the kernel lab the guest kept running with reset x87/SSE state and a broken clock, docs/lab-qemu.md), QEMU 8.2 aborts (the guest stays on the source; the 8.2 boundary is inferred, UNCONFIRMED as an exact release)',
+      'migrate() of the reference model: the source kernel saves on skylake-sp or zen4 (Intel or AMD, both with PKU), QEMU restores on the target kernel (with what it carries, with the Proxmox patch forced on, or a Proxmox kernel with it forced off) on a PKU or a no-PKU host of either vendor (skylake-sp, zen4; zen4-nopku, skylake-client); QEMU 8.0 ignores a failed restore step and resumes the guest with partial state (incomplete: the incident report describes a 100%-CPU hang; with real QEMU 7.2 in the kernel lab the guest kept running with reset x87/SSE state and a broken clock, docs/lab-qemu.md), QEMU 8.2 aborts (the guest stays on the source; the 8.2 boundary is inferred, UNCONFIRMED as an exact release)',
     fixup: plugin?.name ?? 'pve',
     sourceHost: `${sourceHost.name} (XCR0 ${hex(sourceHost.xcr0)})`,
     targetHosts: {
       pku: `${MATRIX_TARGET_HOSTS.pku} (XCR0 ${hex(HOSTS[MATRIX_TARGET_HOSTS.pku]!.xcr0)})`,
       'no-pku': `${MATRIX_TARGET_HOSTS['no-pku']} (XCR0 ${hex(HOSTS[MATRIX_TARGET_HOSTS['no-pku']]!.xcr0)})`,
     },
+    hosts: { sources: MATRIX_SOURCE_HOSTS.map(hostLabel), targets: MATRIX_TARGET_HOST_LIST.map(hostLabel) },
     guestModels: { ...GUEST_CLASSES },
     guestState: `XCR0 = every component the guest CPUID offers on the source; x87 and SSE in use; host PKRU ${hex(DEFAULT_HOST_PKRU)}; guest PKRU ${hex(DEFAULT_HOST_PKRU)} when its XCR0 has PKRU, else 0`,
     sources: [...MATRIX_SOURCE_KERNELS],
@@ -254,6 +288,11 @@ export function computeMatrix(plugin?: Fixup): MigrationMatrix {
   };
 }
 
+function hostLabel(name: string): string {
+  const h = host(name);
+  return `${name} (${h.vendor}, XCR0 ${hex(h.xcr0)}, ${pkuOf(h) === 'pku' ? 'PKU' : 'no PKU'})`;
+}
+
 export function findPath(m: MigrationMatrix, source: string, target: string, fixup: FixupMode = 'kernel-default'): PathResult | undefined {
   return m.paths.find((p) => p.source === source && p.target === target && p.fixup === fixup);
 }
@@ -261,10 +300,13 @@ export function findPath(m: MigrationMatrix, source: string, target: string, fix
 /** The outcome of one cell, looked up in a computed (or parsed) matrix. */
 export function findCell(
   m: MigrationMatrix,
-  q: { source: string; target: string; fixup?: FixupMode; hostPku: HostPku; qemu: MatrixQemu; guest: GuestClass },
+  q: { source: string; target: string; fixup?: FixupMode; hostPku: HostPku; qemu: MatrixQemu; guest: GuestClass; sourceHost?: string; targetHost?: string },
 ): { outcome: Outcome; feasible: boolean; leaked: boolean; fixupFired: boolean; detail: string | null } | undefined {
   const p = findPath(m, q.source, q.target, q.fixup);
-  const i = m.conditions.findIndex((c) => c.hostPku === q.hostPku && c.qemu === q.qemu && c.guest === q.guest);
+  // Without hosts: the base hosts (the first conditions of each PKU class).
+  const i = m.conditions.findIndex(
+    (c) => c.hostPku === q.hostPku && c.qemu === q.qemu && c.guest === q.guest && (q.sourceHost === undefined || c.sourceHost === q.sourceHost) && (q.targetHost === undefined || c.targetHost === q.targetHost),
+  );
   if (!p || i < 0) return undefined;
   return { outcome: p.outcomes[i]!, feasible: p.feasible[i]!, leaked: p.leaked[i]!, fixupFired: p.fixupFired[i]!, detail: p.details[i]! };
 }
@@ -333,6 +375,9 @@ export function matrixClaims(m: MigrationMatrix): MatrixClaim[] {
   const leakySources = m.sources.filter(isLeakySource);
   const cleanSources = m.sources.filter((s) => !isLeakySource(s));
   const claims: MatrixClaim[] = [];
+  // Reports written before issue 14 item 6 have one source host and two target hosts.
+  const sourceHosts = m.hosts ? `each source host (${m.hosts.sources.join('; ')})` : m.sourceHost;
+  const targetHosts = m.hosts ? `each target host (${m.hosts.targets.join('; ')})` : 'a target host with and without PKU';
 
   // M1: with the fixup, every feasible migration from a leaky source is intact.
   {
@@ -349,7 +394,7 @@ export function matrixClaims(m: MigrationMatrix): MatrixClaim[] {
     claims.push({
       id: 'M1',
       title: 'with the fixup, every leaked state migrates intact (matrix domain)',
-      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) on ${m.sourceHost}, every target kernel with the fixup active (each Proxmox kernel as shipped and each upstream kernel with it forced on; linux-5.17 excepted, whose own FP/SSE bug refuses non-XSAVE guests), a target host with and without PKU, QEMU 8.0 and 8.2, and each guest model (${Object.values(m.guestModels).join(', ')}) whose components the target host offers: the migration outcome is intact.`,
+      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) on ${sourceHosts}, every target kernel with the fixup active (each Proxmox kernel as shipped and each upstream kernel with it forced on; linux-5.17 excepted, whose own FP/SSE bug refuses non-XSAVE guests), ${targetHosts}, QEMU 8.0 and 8.2, and each guest model (${Object.values(m.guestModels).join(', ')}) whose components the target host offers: the migration outcome is intact.`,
       cells,
       holds: bad.length === 0,
       counterexamples: bad,
@@ -372,7 +417,7 @@ export function matrixClaims(m: MigrationMatrix): MatrixClaim[] {
     claims.push({
       id: 'M2',
       title: 'the fixup changes no migration from a non-leaky source (matrix domain)',
-      statement: `For every source kernel that does not leak (${cleanSources.join(', ')}), every catalogue target kernel, both target hosts, both QEMU policies and every guest model: the outcome with the fixup equals the outcome without it.`,
+      statement: `For every source kernel that does not leak (${cleanSources.join(', ')}) on ${sourceHosts}, every catalogue target kernel, ${targetHosts}, both QEMU policies and every guest model: the outcome with the fixup equals the outcome without it.`,
       cells,
       holds: bad.length === 0,
       counterexamples: bad,
@@ -388,14 +433,17 @@ export function matrixClaims(m: MigrationMatrix): MatrixClaim[] {
       for (const s of leakySources) {
         const p = findPath(m, s, t.kernel, t.fixup)!;
         cells += m.conditions.length;
-        const hangs = m.conditions.some((c, i) => c.qemu === 'qemu-8.0' && p.feasible[i] && p.outcomes[i] === 'incomplete');
-        if (!hangs) missing.push(`${s} → ${t.kernel}${t.fixup === 'kernel-default' ? '' : ` [fixup ${t.fixup}]`}: no feasible cell is incomplete under qemu-8.0`);
+        // on each source host (issue 14 item 6: the source is no longer fixed)
+        for (const sh of new Set(m.conditions.map((c) => c.sourceHost))) {
+          const hangs = m.conditions.some((c, i) => c.sourceHost === sh && c.qemu === 'qemu-8.0' && p.feasible[i] && p.outcomes[i] === 'incomplete');
+          if (!hangs) missing.push(`${s}${sh ? ` on ${sh}` : ''} → ${t.kernel}${t.fixup === 'kernel-default' ? '' : ` [fixup ${t.fixup}]`}: no feasible cell is incomplete under qemu-8.0`);
+        }
       }
     }
     claims.push({
       id: 'M3',
       title: 'without the fixup the incident reproduces on every 6.x/7.x kernel (matrix domain)',
-      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) and every 6.x/7.x target kernel without the fixup (upstream as released, Proxmox with the patch forced off): some feasible migration under QEMU 8.0 ends incomplete (a restore step failed, QEMU ignored it and the guest resumed with partial state; the incident report's 100%-CPU hang is its reported symptom, not observed in the lab). This is the problem the patch addresses, shown by the same model.`,
+      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) on ${sourceHosts} and every 6.x/7.x target kernel without the fixup (upstream as released, Proxmox with the patch forced off): some feasible migration under QEMU 8.0 ends incomplete (a restore step failed, QEMU ignored it and the guest resumed with partial state; the incident report's 100%-CPU hang is its reported symptom, not observed in the lab). This is the problem the patch addresses, shown by the same model.`,
       cells,
       holds: missing.length === 0,
       counterexamples: missing,

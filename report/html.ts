@@ -11,7 +11,8 @@ import { blocksHtml } from './blocks';
 import { realKernelsBlocks } from './realKernels';
 import { lifecycleBlocks } from './lifecycle';
 import { decisionSpaceBlocks } from './decisionSpace';
-import { OUTCOME_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
+import { OUTCOME_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, matrixHostsLine, pathProblems, summarise, verdictDetail } from './summary';
+import { baseConditionIndices } from '../properties/matrix';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -236,7 +237,7 @@ function matrixHtml(r: Report, s: Summary): string {
   const out: string[] = ['<h2>Migration matrix</h2>'];
   out.push(`<p>${escapeHtml(m.description)}.</p>`);
   out.push(
-    `<ul><li>source host: ${escapeHtml(m.sourceHost)}; target hosts: PKU = ${escapeHtml(m.targetHosts.pku)}, noPKU = ${escapeHtml(m.targetHosts['no-pku'])}</li><li>guest models: ${escapeHtml(guestLegend())}</li><li>guest state: ${escapeHtml(m.guestState)}</li><li>fixup in the patched targets: <code>${escapeHtml(m.fixup)}</code></li><li>verdict of a path over its feasible cells: <span class="v-safe">safe</span> = all intact; <span class="v-refused">refused (safe)</span> = some aborted, none hang or lost; <span class="v-unsafe">UNSAFE</span> = some hang or lost. Hatched cells are infeasible (the target host lacks components the guest uses): they fail whatever the kernels do and are left out of verdicts.</li></ul>`,
+    `<ul><li>source host: ${escapeHtml(m.sourceHost)}; target hosts: PKU = ${escapeHtml(m.targetHosts.pku)}, noPKU = ${escapeHtml(m.targetHosts['no-pku'])}</li><li>${escapeHtml(matrixHostsLine(m))}</li><li>guest models: ${escapeHtml(guestLegend())}</li><li>guest state: ${escapeHtml(m.guestState)}</li><li>fixup in the patched targets: <code>${escapeHtml(m.fixup)}</code></li><li>verdict of a path over its feasible cells: <span class="v-safe">safe</span> = all intact; <span class="v-refused">refused (safe)</span> = some aborted, none hang or lost; <span class="v-unsafe">UNSAFE</span> = some hang or lost. Hatched cells are infeasible (the target host lacks components the guest uses): they fail whatever the kernels do and are left out of verdicts.</li></ul>`,
   );
   out.push(
     `<p class="legend">${(['intact', 'aborted', 'incomplete', 'lost'] as Outcome[]).map((o) => `<span><i class="sw" style="background:${COLORS[o]}"></i>${OUTCOME_SHORT[o]} = ${escapeHtml(OUTCOME_TEXT[o])}</span>`).join('')}</p>`,
@@ -261,8 +262,9 @@ function matrixHtml(r: Report, s: Summary): string {
     out.push(`<h3>Matrix from ${escapeHtml(groupName(g))} ${g.leaky ? '(source leaks PKRU)' : '(source does not leak)'}</h3>`);
     if (g.sources.length > 1) out.push('<p class="kv">These source kernels give identical results in every cell, so they share one table.</p>');
     const hosts = ['PKU host', 'noPKU host'];
-    const topHead = hosts.map((h) => `<th colspan="${m.conditions.length / 2}">${h}</th>`).join('');
-    const condHead = m.conditions.map((c) => `<th>${escapeHtml(conditionHeader(c).split(' ').slice(1).join(' '))}</th>`).join('');
+    const shown = baseConditionIndices(m); // the base hosts; verdicts cover every host (issue 14 item 6)
+    const topHead = hosts.map((h) => `<th colspan="${shown.length / 2}">${h}</th>`).join('');
+    const condHead = shown.map((i) => `<th>${escapeHtml(conditionHeader(m.conditions[i]!).split(' ').slice(1).join(' '))}</th>`).join('');
     const paths = m.paths.filter((p) => p.source === g.sources[0]);
     const sepLabel: Record<string, string> = {
       'kernel-default': 'kernels as released / shipped',
@@ -272,9 +274,10 @@ function matrixHtml(r: Report, s: Summary): string {
     const body = paths
       .map((p, pi) => {
         const t = m.targets.find((x) => x.kernel === p.target && x.fixup === p.fixup)!;
-        const sep = pi === 0 || paths[pi - 1]!.fixup !== p.fixup ? `<tr class="sep"><td colspan="${m.conditions.length + 2}">${sepLabel[p.fixup]}</td></tr>` : '';
-        const cells = p.outcomes
-          .map((o, i) => `<td class="o-${o}${p.feasible[i] ? '' : ' infeasible'}" title="${escapeHtml(`${conditionHeader(m.conditions[i]!)}: ${o}${p.details[i] ? ` (${p.details[i]})` : ''}${p.feasible[i] ? '' : ' — infeasible'}`)}">${OUTCOME_SHORT[o]}</td>`)
+        const sep = pi === 0 || paths[pi - 1]!.fixup !== p.fixup ? `<tr class="sep"><td colspan="${shown.length + 2}">${sepLabel[p.fixup]}</td></tr>` : '';
+        const cells = shown
+          .map((i) => [p.outcomes[i]!, i] as const)
+          .map(([o, i]) => `<td class="o-${o}${p.feasible[i] ? '' : ' infeasible'}" title="${escapeHtml(`${conditionHeader(m.conditions[i]!)}: ${o}${p.details[i] ? ` (${p.details[i]})` : ''}${p.feasible[i] ? '' : ' — infeasible'}`)}">${OUTCOME_SHORT[o]}</td>`)
           .join('');
         return `${sep}<tr><td class="rowh">${escapeHtml(t.label)}</td>${cells}<td class="rowh ${verdictClass(p)}">${escapeHtml(p.verdict === 'refused' ? 'refused' : p.verdict === 'safe' ? 'safe' : 'UNSAFE')}</td></tr>`;
       })

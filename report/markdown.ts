@@ -1,14 +1,14 @@
 // REVIEW.md: everything a reviewer needs to decide about the patch, from report.json alone.
 import { shellSeed } from '../cases/seedText';
 import { PROPERTY_IDS } from '../properties/claims';
-import { MigrationMatrix, PatchPair, SourceGroup, conditionLabel, patchPairs, sourceGroups } from '../properties/matrix';
+import { MigrationMatrix, PatchPair, SourceGroup, baseConditionIndices, conditionLabel, patchPairs, sourceGroups } from '../properties/matrix';
 import { Claim, Report } from './report';
 import { verificationMarkdown } from './verificationMarkdown';
 import { blocksMarkdown } from './blocks';
 import { realKernelsBlocks } from './realKernels';
 import { lifecycleBlocks } from './lifecycle';
 import { decisionSpaceBlocks } from './decisionSpace';
-import { OUTCOME_MD, VERDICT_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, pathProblems, summarise, verdictDetail } from './summary';
+import { OUTCOME_MD, VERDICT_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, matrixHostsLine, pathProblems, summarise, verdictDetail } from './summary';
 
 /** Contradicting cells listed per claim (all are in report.json). */
 const SHOWN = 20;
@@ -149,6 +149,7 @@ export function matrixMarkdown(m: MigrationMatrix): string {
 function matrixBody(m: MigrationMatrix, groups: SourceGroup[], pairs: PatchPair[], out: string[]): void {
   out.push(`${m.description}.`, '');
   out.push(`- source host: ${m.sourceHost}; target hosts: PKU = ${m.targetHosts.pku}, noPKU = ${m.targetHosts['no-pku']}`);
+  out.push(`- ${matrixHostsLine(m)}`);
   out.push(`- guest models: ${guestLegend()}`);
   out.push(`- guest state: ${m.guestState}`);
   out.push(`- fixup in the patched targets: \`${m.fixup}\``);
@@ -178,12 +179,13 @@ function matrixBody(m: MigrationMatrix, groups: SourceGroup[], pairs: PatchPair[
     out.push(`### Matrix from ${groupName(g)}${g.leaky ? ' (source leaks PKRU)' : ' (source does not leak)'}`, '');
     if (g.sources.length > 1) out.push(`These source kernels give identical results in every cell, so they share one table.`, '');
     out.push(`Columns: target host · QEMU · guest (${guestLegend()}).`, '');
-    const headers = ['target', ...m.conditions.map(conditionHeader), 'verdict'];
+    const shown = baseConditionIndices(m); // the base hosts; verdicts cover every host (issue 14 item 6)
+    const headers = ['target', ...shown.map((i) => conditionHeader(m.conditions[i]!)), 'verdict'];
     out.push(`| ${headers.join(' | ')} |`, `|${headers.map((_h, i) => (i === 0 || i === headers.length - 1 ? '---' : ':---:')).join('|')}|`);
     const paths = m.paths.filter((p) => p.source === g.sources[0]);
     for (const p of paths) {
       const t = m.targets.find((x) => x.kernel === p.target && x.fixup === p.fixup)!;
-      const row = [t.label, ...p.outcomes.map((o, i) => (p.feasible[i] ? OUTCOME_MD[o] : `(${OUTCOME_MD[o].replace(/\*/g, '')})`)), VERDICT_TEXT[p.verdict]];
+      const row = [t.label, ...shown.map((i) => [p.outcomes[i]!, i] as const).map(([o, i]) => (p.feasible[i] ? OUTCOME_MD[o] : `(${OUTCOME_MD[o].replace(/\*/g, '')})`)), VERDICT_TEXT[p.verdict]];
       out.push(`| ${row.join(' | ')} |`);
     }
     out.push('');

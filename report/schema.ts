@@ -270,11 +270,13 @@ export const REPORT_SCHEMA: JsonSchema = {
       missing: { type: 'array', items: { type: 'integer', minimum: 1 } },
       inputs: { type: 'array', items: str },
     }),
-    matrix: obj({
+    // hosts: issue 14 item 6; absent in older reports
+    matrix: optional(['hosts'], {
       description: str,
       fixup: str,
       sourceHost: str,
       targetHosts: obj({ pku: str, 'no-pku': str }),
+      hosts: obj({ sources: strs, targets: strs }),
       guestModels: obj({ 'no-xsave': str, 'xsave-no-pku': str, pku: str }),
       guestState: str,
       sources: { type: 'array', items: str },
@@ -282,7 +284,8 @@ export const REPORT_SCHEMA: JsonSchema = {
       qemu: { type: 'array', items: str },
       conditions: {
         type: 'array',
-        items: obj({ hostPku: { enum: ['pku', 'no-pku'] }, qemu: { enum: ['qemu-8.0', 'qemu-8.2'] }, guest: { enum: ['no-xsave', 'xsave-no-pku', 'pku'] } }),
+        // sourceHost, targetHost: issue 14 item 6; absent in older reports
+        items: optional(['sourceHost', 'targetHost'], { sourceHost: str, targetHost: str, hostPku: { enum: ['pku', 'no-pku'] }, qemu: { enum: ['qemu-8.0', 'qemu-8.2'] }, guest: { enum: ['no-xsave', 'xsave-no-pku', 'pku'] } }),
       },
       paths: {
         type: 'array',

@@ -14,6 +14,12 @@ export function conditionHeader(c: MatrixCondition): string {
   return `${c.hostPku === 'pku' ? 'PKU' : 'noPKU'} ${c.qemu.replace('qemu-', '')} ${GUEST_SHORT[c.guest]}`;
 }
 
+/** Which hosts the verdicts cover beyond the per-cell tables (issue 14 item 6); older reports have none. */
+export function matrixHostsLine(m: MigrationMatrix): string {
+  if (!m.hosts) return 'hosts: the source and target hosts above only';
+  return `verdicts and M1-M3 cover every pair of source host (${m.hosts.sources.join('; ')}) and target host (${m.hosts.targets.join('; ')}); the per-cell tables show the source host and the two target hosts above, every cell is in report.json`;
+}
+
 export function guestLegend(): string {
   return (Object.keys(GUEST_CLASSES) as GuestClass[]).map((g) => `${GUEST_SHORT[g]} = ${GUEST_CLASSES[g]} (${g})`).join(', ');
 }
