@@ -5,7 +5,7 @@ import { ChildProcess, fork } from 'node:child_process';
 import * as path from 'node:path';
 import { Fixup } from '../model';
 import { loadFixup } from '../cases/fixupLoader';
-import { MigrationMatrix, computeMatrix } from '../properties/matrix';
+import { MigrationMatrix, computeMatrix, computeMatrixYielding } from '../properties/matrix';
 import { PROPERTY_IDS } from '../properties/claims';
 import { PropertyId } from '../properties/properties';
 import { Coverage, addCoverage, emptyCoverage } from '../properties/coverage';
@@ -255,8 +255,15 @@ export async function runFuzz(opts: FuzzOptions, io: FuzzIo, reporter: FuzzRepor
     child.send(start);
   }
 
-  // The matrix is needed for every report; compute it while the workers start.
-  matrix = computeMatrix(fixup);
+  // The matrix is needed for every report; compute it while the workers run, yielding so that
+  // their messages (findings, the stop) are handled meanwhile. A report asked for before it is
+  // done computes it at once (snapshot).
+  computeMatrixYielding(fixup).then(
+    (m) => {
+      matrix ??= m;
+    },
+    () => undefined, // left null: the snapshot computes it at once and throws there, as before
+  );
 
   const onSignal = (sig: NodeJS.Signals): void => {
     if (!interrupted) {

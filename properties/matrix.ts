@@ -258,15 +258,34 @@ export function pathResult(source: string, t: MatrixTarget, cells: readonly Matr
 }
 
 export function computeMatrix(plugin?: Fixup): MigrationMatrix {
+  const paths: PathResult[] = [];
+  for (const step of matrixSteps(plugin)) paths.push(step());
+  return matrixOf(paths, plugin);
+}
+
+/**
+ * The same matrix, yielding to the event loop between paths: the fuzz parent computes it while
+ * its workers run, and since issue 14 item 6 (four times the cells) computing it in one go held
+ * back their findings and the stop at --max-findings.
+ */
+export async function computeMatrixYielding(plugin?: Fixup): Promise<MigrationMatrix> {
+  const paths: PathResult[] = [];
+  for (const step of matrixSteps(plugin)) {
+    paths.push(step());
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return matrixOf(paths, plugin);
+}
+
+/** One step per path, in matrix order. */
+function matrixSteps(plugin?: Fixup): (() => PathResult)[] {
+  const conditions = matrixConditions();
+  return MATRIX_SOURCE_KERNELS.flatMap((source) => matrixTargets().map((t) => () => pathResult(source, t, conditions.map((c) => matrixCell(source, t, c, plugin)))));
+}
+
+function matrixOf(paths: PathResult[], plugin?: Fixup): MigrationMatrix {
   const targets = matrixTargets();
   const conditions = matrixConditions();
-  const paths: PathResult[] = [];
-  for (const source of MATRIX_SOURCE_KERNELS) {
-    for (const t of targets) {
-      const cells = conditions.map((c) => matrixCell(source, t, c, plugin));
-      paths.push(pathResult(source, t, cells));
-    }
-  }
   const sourceHost = HOSTS[MATRIX_SOURCE_HOST]!;
   return {
     description:
