@@ -59,3 +59,40 @@ describe('the decision space', () => {
     expect(missed).toEqual(feasibleCells('P3').filter((c) => c[1] === '1' && c[2] === '0').map((c) => `P3 ${c}`));
   });
 });
+
+describe('where the table appears', () => {
+  test('check prints it, with the feasible cells reached per property', async () => {
+    const { runCli } = await import('../test/helpers/cli');
+    const r = await runCli(['check', '--runs', '200', '--seed', '7', '--only', 'P1,P2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('## Decision space');
+    expect(r.stdout).toMatch(/Feasible cells reached: P1 \d+\/30, P2 4\/4, P3 0\/44/);
+    expect(r.stdout).toContain(`| ${DECISION_AXES.join(' | ')} | P1 | P2 | P3 | P4 | P5 |`);
+  }, 60000);
+
+  test('report.json carries it (schema-valid) and REVIEW.md renders it', async () => {
+    const { buildReport } = await import('../report/report');
+    const { validateReport } = await import('../report/schema');
+    const { renderMarkdown } = await import('../report/markdown');
+    const { emptyCoverage } = await import('./coverage');
+    const { computeMatrix } = await import('./matrix');
+    const { environment } = await import('../report/environment');
+    const coverage = emptyCoverage();
+    const r = runBatch('P1', PVE_FIXUP, SEED, 300);
+    coverage.byProperty.P1.cases = r.cases;
+    coverage.byProperty.P1.decision = r.decision;
+    const report = buildReport({
+      kind: 'fuzz',
+      partialReasons: [],
+      run: { seed: SEED, seedSource: 'option', shard: null, workers: 1, budgetSeconds: 1, batchRuns: 300, maxFindings: 1, stopReason: 'test', fixup: { name: 'pve', path: null }, backend: 'model', properties: ['P1'], timing: { startedAt: '', finishedAt: '', elapsedSeconds: 0, casesPerSecond: 0 } },
+      environment: environment(false),
+      coverage,
+      findings: [],
+      matrix: computeMatrix(),
+    });
+    expect(validateReport(JSON.parse(JSON.stringify(report, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))))).toEqual([]);
+    expect(report.decisionSpace!.byProperty.P1.cases).toBe(r.cases);
+    expect(report.decisionSpace!.byProperty.P1.feasible).toBe(feasibleCells('P1').length);
+    expect(renderMarkdown(report)).toContain('## Decision space');
+  }, 60000);
+});
