@@ -110,7 +110,7 @@ export const P1: PropertyDef<IoctlScenario, IoctlCase> = {
   id: 'P1',
   title: 'no valid state is modified',
   statement:
-    'For every kernel, host, vCPU CPUID, XCR0 and buffer whose XSTATE_BV ⊆ guest-supported XCR0 ∪ {x87, SSE} (any contents, any header and MXCSR), the fixup leaves every byte of the kernel copy unchanged, and KVM_SET_XSAVE returns the same result and leaves the same vCPU state with and without it.',
+    'For every kernel, host, vCPU CPUID (named models and raw tables as a VMM may hand them over unfiltered), XCR0, IA32_XFD and buffer whose XSTATE_BV ⊆ guest-supported XCR0 ∪ {x87, SSE} (any contents, any header and MXCSR), the fixup leaves every byte of the kernel copy unchanged, and KVM_SET_XSAVE returns the same result and leaves the same vCPU state with and without it.',
   arb: ioctlScenarioArb(IOCTL_BV_KINDS.P1),
   build: buildIoctlCase,
   check(s, fixup, b = buildIoctlCase(s)) {
@@ -207,7 +207,7 @@ export const P4: PropertyDef<IoctlScenario, IoctlCase> = {
   id: 'P4',
   title: 'rejections stay rejections',
   statement:
-    'For every kernel, vCPU and buffer the unpatched kernel refuses for a reason other than the leaked PKRU bit (it still refuses the buffer with bit 9 of XSTATE_BV cleared), the kernel with the fixup refuses it too.',
+    'For every kernel, vCPU (any CPUID table, XCR0 and IA32_XFD) and buffer the unpatched kernel refuses for a reason other than the leaked PKRU bit (it still refuses the buffer with bit 9 of XSTATE_BV cleared), the kernel with the fixup refuses it too.',
   arb: ioctlScenarioArb(IOCTL_BV_KINDS.P4),
   build: buildIoctlCase,
   check(s, fixup, b = buildIoctlCase(s)) {
