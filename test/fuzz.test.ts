@@ -42,7 +42,11 @@ test(`fuzz with the Proxmox fixup for 5 s on 2 workers finds nothing and exits 0
     expect(p.cases).toBeGreaterThan(0);
     expect(report.claims.find((c: { id: string }) => c.id === id).result).toBe('holds');
     expect(Object.values(p.classes as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(p.cases);
+    // the decision-space counts (issue 14 item 3) cover every case, and report.json's table holds them
+    expect(Object.values(p.decision as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(p.cases);
+    expect(report.decisionSpace.byProperty[id].cases).toBe(p.cases);
   }
+  expect(r.stdout).toContain('## Decision space');
   const io = report.coverage.ioctl;
   expect(io.valid + io.leaked + io.other).toBe(io.cases);
   expect(io.leaked).toBeGreaterThan(0);
