@@ -4,7 +4,8 @@ import { FuzzOptions, FuzzReportWritten, FuzzSnapshot } from '../fuzz/runner';
 import { environment } from '../report/environment';
 import { Report, buildReport, hasFailures } from '../report/report';
 import { writeReport } from '../report/write';
-import { blocksMarkdown } from '../report/blocks';
+import { fromFlatBlocks } from '../report/document';
+import { sectionMarkdown } from '../report/markdown';
 import { decisionSpaceBlocks } from '../report/decisionSpace';
 
 /** The report of a fuzz run as it stands at `s`. */
@@ -56,6 +57,6 @@ export function writeFuzzReport(s: FuzzSnapshot, opts: FuzzOptions): FuzzReportW
     failingClaims: report.claims
       .filter((c) => c.result === 'fails' && c.method.kind !== 'random')
       .map((c) => `CLAIM ${c.id} FAILS (${c.title}): ${c.note ?? `${c.counterexamples.length} contradicting cell(s)`}, e.g. ${c.counterexamples[0] ?? ''}`),
-    decisionSpace: report.decisionSpace ? blocksMarkdown(decisionSpaceBlocks(report.decisionSpace)) : [],
+    decisionSpace: report.decisionSpace ? sectionMarkdown(fromFlatBlocks(decisionSpaceBlocks(report.decisionSpace))) : [],
   };
 }

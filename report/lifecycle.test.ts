@@ -1,6 +1,8 @@
 // The "When can the patch be dropped?" section: written once as blocks, printed in Markdown and
 // HTML; the answer follows the rows (all unsafe, all safe, or mixed) and L1's result.
-import { blocksHtml, blocksMarkdown } from './blocks';
+import { ReportDocument, fromFlatBlocks } from './document';
+import { htmlOf } from './html';
+import { markdownOf } from './markdown';
 import { LifecycleDropRow, LifecycleSection, lifecycleBlocks } from './lifecycle';
 
 const row = (release: string, unsafe: boolean): LifecycleDropRow => ({
@@ -30,7 +32,9 @@ const section = (rows: LifecycleDropRow[], l1 = true): LifecycleSection => ({
   unconfirmed: ['pve-5.15: inferred'],
 });
 
-const md = (s: LifecycleSection) => blocksMarkdown(lifecycleBlocks(s)).join('\n');
+// the section as the review prints it: its blocks joined to the report document (report/document.ts)
+const doc = (s: LifecycleSection): ReportDocument => ({ title: 'review', subtitle: null, generatedNote: null, status: [], children: [fromFlatBlocks(lifecycleBlocks(s))] });
+const md = (s: LifecycleSection) => markdownOf(doc(s));
 
 test('all releases unsafe: the answer says so, with one table row and one story per release and the replay commands', () => {
   const text = md(section([row('pve8.0', true), row('pve9.0', true)]));
@@ -53,7 +57,7 @@ test('mixed rows name the safe releases with the bound; a failing L1 is reported
 });
 
 test('the HTML rendering prints the same blocks', () => {
-  const html = blocksHtml(lifecycleBlocks(section([row('pve8.0', true)])), (s) => s.replace(/</g, '&lt;'), (s) => s);
+  const html = htmlOf(doc(section([row('pve8.0', true)])));
   expect(html).toContain('<h2>When can the patch be dropped?</h2>');
   expect(html).toContain('<td>PVE 8.0</td><td>unsafe</td>');
   expect(html).toContain('<li>3. live-migrate it to node2 → guest state lost</li>');

@@ -1,7 +1,11 @@
+import { Block, Section, section } from './document';
+
+/** Sections still written as flat blocks ({h}/{p}/{ul}/{table}) join the document with fromFlatBlocks (report/document.ts). */
+export type { FlatBlock as Block } from './document';
+
 /**
  * The review's "Real kernels" section: what the kernel lab checked (lab/, docs/lab.md), as data
- * and as a small document (blocks) that the Markdown and HTML renderers both print, so the
- * section is written once. Built by cli/review/realKernels.ts from the committed lab records.
+ * and as a section of the report document (report/document.ts). Built by cli/review/realKernels.ts from the committed lab records.
  */
 export interface RealKernelCheck {
   kernel: string;
@@ -39,67 +43,68 @@ export interface RealKernels {
   unconfirmed: Array<{ kernel: string; statements: string[] }>;
 }
 
-export type Block = { h: string } | { p: string } | { ul: string[] } | { table: { head: string[]; rows: string[][] } };
-
-export function realKernelsBlocks(rk: RealKernels): Block[] {
-  const out: Block[] = [{ h: 'Real kernels (the kernel lab)' }];
+export function realKernelsSection(rk: RealKernels): Section {
+  const top: Block[] = [];
+  let out = top;
+  const sub = (title: string): void => {
+    out = [];
+    top.push(section(title, out));
+  };
   out.push({
-    p:
+    kind: 'paragraph',
+    text:
       'Real Linux kernels under QEMU (TCG emulates AMD SVM, KVM runs inside): Debian 6.1 and 6.12 as shipped, and rebuilt with the lab\'s patches (lab/patches): ' +
       'the Proxmox patch in C, the 6.2-era rule of July 2023, and a leaky GET. Each boot\'s calibration checks the kernel\'s and the host\'s catalogue entries; ' +
       'the generated cases are predicted by the model and run for real. Lab hosts: QEMU TCG CPU models (lab-pku, lab-nopku, lab-noavx); their FXSAVE does not store FOP and their XSAVES marks every enabled component in use (docs/lab.md §3).',
   });
   if (rk.checks.length) {
     out.push({
-      table: {
-        head: ['kernel', 'host', 'cases', 'agree', 'kernel entry', 'host entry', 'verdict'],
-        rows: rk.checks.map((c) => [c.kernel, c.host, String(c.cases), String(c.agree), c.kernelEntry, c.hostEntry, c.verdict]),
-      },
+      kind: 'table',
+      head: ['kernel', 'host', 'cases', 'agree', 'kernel entry', 'host entry', 'verdict'],
+      rows: rk.checks.map((c) => [c.kernel, c.host, String(c.cases), String(c.agree), c.kernelEntry, c.hostEntry, c.verdict]),
     });
   }
   if (rk.incident) {
-    out.push({ h: 'The July 2023 incident, reproduced on real kernels' });
-    out.push({ p: rk.incident.source });
+    sub('The July 2023 incident, reproduced on real kernels');
+    out.push({ kind: 'paragraph', text: rk.incident.source });
     out.push({
-      table: {
-        head: ['target', 'host', 'QEMU policy', 'real outcome', 'model', 'agree'],
-        rows: rk.incident.cells.map((c) => [c.kernel, c.host, c.vmm, c.real, c.model, c.agree ? 'yes' : '**NO**']),
-      },
+      kind: 'table',
+      head: ['target', 'host', 'QEMU policy', 'real outcome', 'model', 'agree'],
+      rows: rk.incident.cells.map((c) => [c.kernel, c.host, c.vmm, c.real, c.model, c.agree ? 'yes' : '**NO**']),
     });
-    if (rk.incident.failed.length) out.push({ ul: rk.incident.failed.map((f) => `not run (infrastructure): ${f}`) });
+    if (rk.incident.failed.length) out.push({ kind: 'list', items: rk.incident.failed.map((f) => `not run (infrastructure): ${f}`) });
     out.push({
-      p:
+      kind: 'paragraph',
+      text:
         '"incomplete" here is what the executor sees: KVM_SET_XSAVE failed, QEMU 7.2\'s policy skipped the later steps and the guest ran with the reset x87/SSE state. ' +
         'What a whole guest does then was observed with real QEMU 7.2 (docs/lab-qemu.md): it keeps running with reset x87/SSE state and a broken kvmclock; it was not seen to spin at 100% CPU (the incident report\'s symptom).',
     });
   }
   if (rk.qemu) {
-    out.push({ h: 'Reproduced with QEMU 7.2 (live migration and snapshot rollback)' });
-    out.push({ p: rk.qemu.source });
+    sub('Reproduced with QEMU 7.2 (live migration and snapshot rollback)');
+    out.push({ kind: 'paragraph', text: rk.qemu.source });
     out.push({
-      table: {
-        head: ['target', 'host', 'restore', 'observed', 'model', 'agree', 'what the guest showed'],
-        rows: rk.qemu.cells.map((c) => [c.kernel, c.host, c.restore, c.real, c.model, c.agree ? 'yes' : '**NO**', c.observed]),
-      },
+      kind: 'table',
+      head: ['target', 'host', 'restore', 'observed', 'model', 'agree', 'what the guest showed'],
+      rows: rk.qemu.cells.map((c) => [c.kernel, c.host, c.restore, c.real, c.model, c.agree ? 'yes' : '**NO**', c.observed]),
     });
   }
   if (rk.mutants) {
-    out.push({ h: 'The real patch as the reference for the mutant catalogue' });
+    sub('The real patch as the reference for the mutant catalogue');
     out.push({
-      table: {
-        head: ['plug-in', 'must', ...rk.mutants.columns, 'verdict', 'note'],
-        rows: rk.mutants.rows.map((r) => [r.mutant, r.expected, ...r.disagree.map(String), r.verdict, r.note]),
-      },
+      kind: 'table',
+      head: ['plug-in', 'must', ...rk.mutants.columns, 'verdict', 'note'],
+      rows: rk.mutants.rows.map((r) => [r.mutant, r.expected, ...r.disagree.map(String), r.verdict, r.note]),
     });
   }
   if (rk.measured.length) {
-    out.push({ h: 'Catalogue statements confirmed on real kernels' });
-    out.push({ ul: rk.measured.flatMap((m) => m.statements.map((s) => `${m.kernel}: ${s}`)) });
+    sub('Catalogue statements confirmed on real kernels');
+    out.push({ kind: 'list', items: rk.measured.flatMap((m) => m.statements.map((s) => `${m.kernel}: ${s}`)) });
   }
   if (rk.unconfirmed.length) {
-    out.push({ h: 'Still unconfirmed (verdicts above may rest on them)' });
-    out.push({ ul: rk.unconfirmed.flatMap((m) => m.statements.map((s) => `${m.kernel}: ${s}`)) });
+    sub('Still unconfirmed (verdicts above may rest on them)');
+    out.push({ kind: 'list', items: rk.unconfirmed.flatMap((m) => m.statements.map((s) => `${m.kernel}: ${s}`)) });
   }
-  out.push({ p: `Records: ${rk.commands.map((c) => `\`${c}\``).join('; ')}.` });
-  return out;
+  out.push({ kind: 'paragraph', text: `Records: ${rk.commands.map((c) => `\`${c}\``).join('; ')}.` });
+  return section('Real kernels (the kernel lab)', top);
 }

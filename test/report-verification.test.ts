@@ -20,8 +20,10 @@ import { reportJson } from '../report/report';
 import { generateReview } from '../cli/review/generate';
 import { REPORT_SCHEMA, validate, validateReport } from '../report/schema';
 import { Verification, verificationProblems } from '../report/verification';
-import { verificationHtml } from '../report/verificationHtml';
-import { verificationMarkdown } from '../report/verificationMarkdown';
+import { ReportDocument } from '../report/document';
+import { htmlOf } from '../report/html';
+import { markdownOf } from '../report/markdown';
+import { verificationSections } from '../report/verificationDocument';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIX = path.join(__dirname, 'fixtures', 'report-verification');
@@ -57,11 +59,10 @@ function verification(killMatrix: unknown = read('kill-matrix.json'), name = 'ki
   return { killMatrix: killMatrixSectionFrom(`fixtures/${name}`, killMatrix, catalogue), proof: read<ProofSection>('proof.json'), mutation: mutationSection() };
 }
 
-function markdown(v: Verification): string {
-  const out: string[] = [];
-  verificationMarkdown(v, out);
-  return out.join('\n');
-}
+// The verification sections alone, as both renderers print them.
+const verificationDocument = (v: Verification): ReportDocument => ({ title: 'verification', subtitle: null, generatedNote: null, status: [], children: verificationSections(v) });
+const markdown = (v: Verification): string => markdownOf(verificationDocument(v));
+const verificationHtml = (v: Verification): string => htmlOf(verificationDocument(v));
 
 describe('kill matrix section', () => {
   test('renders mutant × property from a fixture: killed at which run count, verdict, expected killer, the catalogue description, recorded times labelled as recorded', () => {

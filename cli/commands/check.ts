@@ -13,7 +13,8 @@ import { loadFixup } from '../../cases/fixupLoader';
 import { PROPERTIES, PROPERTY_IDS, isPropertyId } from '../../properties/claims';
 import { PropertyId, runProperty } from '../../properties/properties';
 import { decisionSpace, sampleCells } from '../../properties/decisionSpace';
-import { blocksMarkdown } from '../../report/blocks';
+import { fromFlatBlocks } from '../../report/document';
+import { sectionMarkdown } from '../../report/markdown';
 import { decisionSpaceBlocks } from '../../report/decisionSpace';
 import { formatSound, runExhaustiveSound } from '../../properties/exhaustiveSound';
 import { SeedError, SeedSpec, describeSeed, parseSeedText, shellSeed } from '../../cases/seedText';
@@ -94,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   // The scenarios of these runs (same seed, same values) by decision-space cell (issue 14 item 3).
   const cells = Object.fromEntries(ids.map((id) => [id, sampleCells(id, PROPERTIES[id].arb, seed, runs)]));
-  for (const line of blocksMarkdown(decisionSpaceBlocks(decisionSpace(cells)))) console.log(line);
+  for (const line of sectionMarkdown(fromFlatBlocks(decisionSpaceBlocks(decisionSpace(cells))))) console.log(line);
   console.log(`${ids.length - failed} passed, ${failed} failed`);
   return failed ? EXIT.FAILED : EXIT.OK;
 }
