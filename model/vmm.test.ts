@@ -14,6 +14,7 @@ import {
   kernelById,
   migrate,
   parseQemu,
+  QEMU_82_ABORT_UNCONFIRMED,
   qemuBuildRegion,
   qemuSave,
   resolveCpuModel,
@@ -28,8 +29,10 @@ describe('parseQemu: "qemu-MAJOR.MINOR" and the failed-put policy (7191f24c7fcf,
     expect(parseQemu('qemu-7.2')?.policy).toBe('ignore');
   });
   test('from 8.2 on a failed put after migration exits', () => {
-    expect(parseQemu('qemu-8.2')).toEqual({ id: 'qemu-8.2', major: 8, minor: 2, policy: 'abort' });
+    expect(parseQemu('qemu-8.2')).toEqual({ id: 'qemu-8.2', major: 8, minor: 2, policy: 'abort', unconfirmed: [QEMU_82_ABORT_UNCONFIRMED] });
     expect(parseQemu('qemu-9.2')?.policy).toBe('abort');
+    // 9.x carries the successor of 7191f24c7fcf: only the 8.2 boundary is inferred
+    expect(parseQemu('qemu-9.2')?.unconfirmed).toBeUndefined();
   });
   test('two-digit versions: QEMU 10.0 aborts, QEMU 2.12 ignores', () => {
     expect(parseQemu('qemu-10.0')).toEqual({ id: 'qemu-10.0', major: 10, minor: 0, policy: 'abort' });

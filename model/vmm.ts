@@ -18,7 +18,16 @@ export interface QemuVersion {
   major: number;
   minor: number;
   policy: QemuPolicy;
+  /** statements about this version that rest on UNCONFIRMED research (as KernelVariant.unconfirmed); absent when none */
+  unconfirmed?: string[];
 }
+
+/**
+ * 7191f24c7fcf was queued on 2023-09-27, after 8.1 (August 2023), and 9.x carries its successor,
+ * so only 8.2 being the first release with it is inferred (kernel-semantics.md §7.2).
+ */
+export const QEMU_82_ABORT_UNCONFIRMED =
+  'that 8.2 is the first release that aborts on a failed restore step (7191f24c7fcf) is inferred from a "for-8.2?" regression fix, not checked against the release tag (kernel-semantics.md §7.2)';
 
 export function parseQemu(id: string): QemuVersion | null {
   const m = /^qemu-(\d+)\.(\d+)$/.exec(id);
@@ -26,7 +35,9 @@ export function parseQemu(id: string): QemuVersion | null {
   const major = Number(m[1]);
   const minor = Number(m[2]);
   const policy: QemuPolicy = major > 8 || (major === 8 && minor >= 2) ? 'abort' : 'ignore';
-  return { id, major, minor, policy };
+  const v: QemuVersion = { id, major, minor, policy };
+  if (major === 8 && minor >= 2) v.unconfirmed = [QEMU_82_ABORT_UNCONFIRMED];
+  return v;
 }
 
 /** What QEMU keeps of the vCPU's XSAVE state in env and sends in the migration stream. */

@@ -31,6 +31,7 @@ import {
   setCpuid,
 } from '../model';
 import { MatrixClaimId } from './claims';
+import { UnconfirmedStatement, unconfirmedOf } from './unconfirmed';
 
 export const MATRIX_SOURCE_KERNELS = ['linux-5.15', 'linux-5.16', 'pve-5.15', 'linux-6.2', 'linux-6.6', 'pve-6.8'] as const;
 export const MATRIX_SOURCE_HOST = 'skylake-sp';
@@ -129,6 +130,8 @@ export interface MigrationMatrix {
   qemu: string[];
   conditions: MatrixCondition[];
   paths: PathResult[];
+  /** UNCONFIRMED statements of the matrix's kernels and QEMU versions: every verdict of the matrix may rest on them (absent in reports written before them) */
+  unconfirmed?: UnconfirmedStatement[];
 }
 
 /**
@@ -288,8 +291,7 @@ function matrixOf(paths: PathResult[], plugin?: Fixup): MigrationMatrix {
   const conditions = matrixConditions();
   const sourceHost = HOSTS[MATRIX_SOURCE_HOST]!;
   return {
-    description:
-      'migrate() of the reference model: the source kernel saves on skylake-sp or zen4 (Intel or AMD, both with PKU), QEMU restores on the target kernel (with what it carries, with the Proxmox patch forced on, or a Proxmox kernel with it forced off) on a PKU or a no-PKU host of either vendor (skylake-sp, zen4; zen4-nopku, skylake-client); QEMU 8.0 ignores a failed restore step and resumes the guest with partial state (incomplete: the incident report describes a 100%-CPU hang; with real QEMU 7.2 in the kernel lab the guest kept running with reset x87/SSE state and a broken clock, docs/lab-qemu.md), QEMU 8.2 aborts (the guest stays on the source; the 8.2 boundary is inferred, UNCONFIRMED as an exact release)',
+    description: matrixDescription(),
     fixup: plugin?.name ?? 'pve',
     sourceHost: `${sourceHost.name} (XCR0 ${hex(sourceHost.xcr0)})`,
     targetHosts: {
@@ -304,12 +306,24 @@ function matrixOf(paths: PathResult[], plugin?: Fixup): MigrationMatrix {
     qemu: [...MATRIX_QEMU],
     conditions,
     paths,
+    unconfirmed: unconfirmedOf([...MATRIX_SOURCE_KERNELS, ...targets.map((t) => t.kernel)], MATRIX_QEMU),
   };
 }
 
 function hostLabel(name: string): string {
   const h = host(name);
   return `${name} (${h.vendor}, XCR0 ${hex(h.xcr0)}, ${pkuOf(h) === 'pku' ? 'PKU' : 'no PKU'})`;
+}
+
+/** What a cell is; the QEMU 8.2 boundary's status is taken from the QEMU version data (model/vmm.ts). */
+function matrixDescription(): string {
+  const abort = parseQemu('qemu-8.2')!;
+  const boundary = abort.unconfirmed?.length ? `; UNCONFIRMED: ${abort.unconfirmed.join('; ')}` : '';
+  return (
+    'migrate() of the reference model: the source kernel saves on skylake-sp or zen4 (Intel or AMD, both with PKU), QEMU restores on the target kernel (with what it carries, with the Proxmox patch forced on, or a Proxmox kernel with it forced off) on a PKU or a no-PKU host of either vendor (skylake-sp, zen4; zen4-nopku, skylake-client); ' +
+    'QEMU 8.0 ignores a failed restore step and resumes the guest with partial state (incomplete: what the guest then does is not modelled; the incident report, the Proxmox patch 1559d22f3510, describes a vCPU spinning at 100% CPU; with real QEMU 7.2 in the kernel lab the guest kept running with reset x87/SSE state and a broken clock, docs/lab-qemu.md), ' +
+    `QEMU 8.2 aborts (the guest stays on the source${boundary})`
+  );
 }
 
 export function findPath(m: MigrationMatrix, source: string, target: string, fixup: FixupMode = 'kernel-default'): PathResult | undefined {
@@ -385,10 +399,18 @@ export interface MatrixClaim {
   holds: boolean;
   /** the cells that contradict it, "source → target[fixup] condition: outcome (detail)" */
   counterexamples: string[];
+  /** UNCONFIRMED statements of the kernels and QEMU versions it quantifies over */
+  unconfirmed: UnconfirmedStatement[];
 }
 
 const cellName = (p: PathResult, c: MatrixCondition, i: number): string =>
   `${p.source} → ${p.target}${p.fixup === 'kernel-default' ? '' : ` [fixup ${p.fixup}]`} ${conditionLabel(c)}: ${p.outcomes[i]}${p.details[i] ? ` (${p.details[i]})` : ''}`;
+
+/** SET accepts every host-supported bit (8647c52e9504, 6.6): a non-leaky kernel whose user_xfeatures is the host set. */
+function acceptsHostBits(id: string): boolean {
+  const kv = kernelById(id);
+  return kv !== undefined && kv.userXfeatures === 'host' && !isLeaky(kv);
+}
 
 export function matrixClaims(m: MigrationMatrix): MatrixClaim[] {
   const leakySources = m.sources.filter(isLeakySource);
@@ -417,6 +439,7 @@ export function matrixClaims(m: MigrationMatrix): MatrixClaim[] {
       cells,
       holds: bad.length === 0,
       counterexamples: bad,
+      unconfirmed: unconfirmedOf([...leakySources, ...m.targets.filter((t) => t.patched && t.kernel !== 'linux-5.17').map((t) => t.kernel)], m.qemu),
     });
   }
 
@@ -440,32 +463,44 @@ export function matrixClaims(m: MigrationMatrix): MatrixClaim[] {
       cells,
       holds: bad.length === 0,
       counterexamples: bad,
+      unconfirmed: unconfirmedOf([...cleanSources, ...m.targets.map((t) => t.kernel)], m.qemu),
     });
   }
 
-  // M3: the model reproduces the incident: without the fixup, leaky sources hang 6.2+ targets.
+  // M3: the model reproduces the incident: without the fixup, leaky sources leave 6.x/7.x targets
+  // incomplete under QEMU 8.0. On kernels with 8647c52e9504 (SET accepts any host-supported bit:
+  // 6.6 and the kernels that backport it) only when the target host lacks PKU (issue 14 item 6:
+  // the claim said "every 6.x/7.x kernel" without that condition).
   {
     let cells = 0;
     const missing: string[] = [];
-    const modern = m.targets.filter((t) => !t.patched && /^(linux|pve)-(6|7)\./.test(t.kernel));
+    const modern = m.targets.filter((t) => !t.patched && /^(linux|pve|debian)-(6|7)\./.test(t.kernel) && !isLeakySource(t.kernel));
+    const hostRule = modern.filter((t) => acceptsHostBits(t.kernel)).map((t) => t.kernel);
     for (const t of modern) {
       for (const s of leakySources) {
         const p = findPath(m, s, t.kernel, t.fixup)!;
         cells += m.conditions.length;
         // on each source host (issue 14 item 6: the source is no longer fixed)
         for (const sh of new Set(m.conditions.map((c) => c.sourceHost))) {
-          const hangs = m.conditions.some((c, i) => c.sourceHost === sh && c.qemu === 'qemu-8.0' && p.feasible[i] && p.outcomes[i] === 'incomplete');
-          if (!hangs) missing.push(`${s}${sh ? ` on ${sh}` : ''} → ${t.kernel}${t.fixup === 'kernel-default' ? '' : ` [fixup ${t.fixup}]`}: no feasible cell is incomplete under qemu-8.0`);
+          const name = `${s}${sh ? ` on ${sh}` : ''} → ${t.kernel}${t.fixup === 'kernel-default' ? '' : ` [fixup ${t.fixup}]`}`;
+          const incomplete = (host: HostPku): boolean => m.conditions.some((c, i) => c.sourceHost === sh && c.qemu === 'qemu-8.0' && c.hostPku === host && p.feasible[i] && p.outcomes[i] === 'incomplete');
+          if (!incomplete('pku') && !incomplete('no-pku')) missing.push(`${name}: no feasible cell is incomplete under qemu-8.0`);
+          else if (hostRule.includes(t.kernel) && incomplete('pku')) missing.push(`${name}: incomplete on a PKU host too, although the kernel accepts every host-supported bit (8647c52e9504)`);
+          else if (hostRule.includes(t.kernel) && !incomplete('no-pku')) missing.push(`${name}: not incomplete on a no-PKU host`);
+          else if (!hostRule.includes(t.kernel) && !incomplete('pku')) missing.push(`${name}: not incomplete on a PKU host, although the kernel refuses guest-unsupported bits (6.2 rule)`);
         }
       }
     }
+    const hostRuleIds = [...new Set(hostRule)];
+    const strictIds = [...new Set(modern.map((t) => t.kernel).filter((k) => !hostRuleIds.includes(k)))];
     claims.push({
       id: 'M3',
-      title: 'without the fixup the incident reproduces on every 6.x/7.x kernel (matrix domain)',
-      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) on ${sourceHosts} and every 6.x/7.x target kernel without the fixup (upstream as released, Proxmox with the patch forced off): some feasible migration under QEMU 8.0 ends incomplete (a restore step failed, QEMU ignored it and the guest resumed with partial state; the incident report's 100%-CPU hang is its reported symptom, not observed in the lab). This is the problem the patch addresses, shown by the same model.`,
+      title: 'without the fixup the incident reproduces on every 6.x/7.x kernel; on 6.6 and later only with a target host without PKU (matrix domain)',
+      statement: `For every source kernel that leaks PKRU (${leakySources.join(', ')}) on ${sourceHosts} and every 6.x/7.x target kernel without the fixup (upstream as released, Proxmox with the patch forced off): some feasible migration under QEMU 8.0 ends incomplete (a restore step failed, QEMU ignored it and the guest resumed with partial state; the incident report's 100%-CPU hang is its reported symptom, not modelled and not observed in the lab). On the kernels with the 6.2 rule (SET refuses bits the guest does not support: ${strictIds.join(', ')}) this happens with a target host with PKU as well; on the kernels with 8647c52e9504 (SET accepts every host-supported bit: 6.6 and later and the kernels that backport it: ${hostRuleIds.join(', ')}) only with a target host without PKU: from a PKU host to a PKU host they are not incomplete. This is the problem the patch addresses, shown by the same model.`,
       cells,
       holds: missing.length === 0,
       counterexamples: missing,
+      unconfirmed: unconfirmedOf([...leakySources, ...modern.map((t) => t.kernel)], ['qemu-8.0']),
     });
   }
   return claims;

@@ -9,6 +9,7 @@ import { PROPERTIES, PROPERTY_IDS } from '../properties/claims';
 import type { FindingRecord } from '../fuzz/findings';
 import { Environment } from './environment';
 import { MigrationMatrix, matrixClaims } from '../properties/matrix';
+import { unconfirmedText } from '../properties/unconfirmed';
 import type { Verification } from './verification';
 import type { RealKernels } from './realKernels';
 import type { LifecycleSection } from './lifecycle';
@@ -63,6 +64,20 @@ export interface Claim {
   /** contradicting cells or other short counterexamples that are not case files */
   counterexamples: string[];
   note: string | null;
+  /** UNCONFIRMED research statements the result rests on ("subject: statement"; the matrix claims; absent in reports written before it) */
+  unconfirmed?: string[];
+}
+
+/** A finding the harness knows of outside this run (properties/knownFindings.ts), re-derived when the report was built. */
+export interface KnownFindingRecord {
+  id: string;
+  title: string;
+  about: 'patch' | 'kernel';
+  evidence: string;
+  replay: string;
+  unconfirmed: string | null;
+  /** the model still shows it */
+  reproduces: boolean;
 }
 
 export interface NegativeControl {
@@ -108,6 +123,8 @@ export interface Report {
   lifecycle?: LifecycleSection | null;
   /** cases per decision-space cell and property, with the feasible cells (issue 14 item 3; absent in reports written before it) */
   decisionSpace?: DecisionSpace | null;
+  /** review only: every finding the harness knows of outside this run (absent in reports written before it) */
+  knownFindings?: KnownFindingRecord[];
 }
 
 export interface ReportInput {
@@ -126,6 +143,7 @@ export interface ReportInput {
   verification?: Verification | null;
   realKernels?: RealKernels | null;
   lifecycle?: LifecycleSection | null;
+  knownFindings?: KnownFindingRecord[];
 }
 
 export const KVM_CLAIM_NOTE =
@@ -171,6 +189,7 @@ export function exhaustiveClaims(matrix: MigrationMatrix): Claim[] {
     findings: [],
     counterexamples: c.counterexamples,
     note: c.counterexamples.length ? `${c.counterexamples.length} contradicting cell${c.counterexamples.length > 1 ? 's' : ''}` : null,
+    unconfirmed: c.unconfirmed.map(unconfirmedText),
   }));
 }
 
@@ -209,6 +228,7 @@ export function buildReport(input: ReportInput): Report {
     ...(input.realKernels ? { realKernels: input.realKernels } : {}),
     ...(input.lifecycle ? { lifecycle: input.lifecycle } : {}),
     decisionSpace: decisionSpace(Object.fromEntries(PROPERTY_IDS.map((id) => [id, coverage.byProperty[id].decision]))),
+    ...(input.knownFindings ? { knownFindings: input.knownFindings } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { decisionSpaceBlocks } from './decisionSpace';
 import { lifecycleBlocks } from './lifecycle';
 import { realKernelsSection } from './realKernels';
 import { Claim, Report } from './report';
-import { OUTCOME_MD, OUTCOME_TEXT, VERDICT_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, matrixHostsLine, pathProblems, summarise, verdictDetail } from './summary';
+import { INCIDENT_REPORT, OUTCOME_MD, OUTCOME_TEXT, VERDICT_TEXT, Summary, caseForDisplay, conditionHeader, fmtInt, groupName, guestLegend, matrixHostsLine, pathProblems, summarise, verdictDetail } from './summary';
 import { verificationProblems } from './verification';
 import { verificationSections } from './verificationDocument';
 
@@ -74,6 +74,7 @@ function claimDetails(r: Report): Section {
       if (fs.length) {
         body.push(para('**Counterexamples.**'), list(fs.map((f) => `\`${f.key}\`: ${f.reason}${f.file ? ` (case file \`${f.file}\`; replay: \`${f.replay}\`)` : ''}`)));
       }
+      if (c.unconfirmed?.length) body.push(para('**Rests on UNCONFIRMED statements.**'), list(c.unconfirmed));
       if (c.counterexamples.length) {
         const more = c.counterexamples.length > SHOWN ? [`… ${c.counterexamples.length - SHOWN} more in report.json`] : [];
         body.push(para('**Counterexamples.**'), list([...c.counterexamples.slice(0, SHOWN), ...more]));
@@ -112,11 +113,34 @@ function coverageSection(r: Report): Section {
   ]);
 }
 
+/** Every finding the harness knows of outside this run (properties/knownFindings.ts). */
+function knownFindingsSection(known: NonNullable<Report['knownFindings']>): Section {
+  return section('Known findings', [
+    para(`Every finding the harness knows of outside this run's scenarios and the claims' domains (properties/knownFindings.ts; properties/findings.test.ts checks that each still reproduces):`),
+    ...known.map((f) =>
+      section(
+        `\`${f.id}\``,
+        [
+          list([
+            `what: ${f.title}`,
+            `about: ${f.about === 'patch' ? 'the Proxmox patch' : 'the kernels (with or without the patch)'}`,
+            `evidence: ${f.evidence}`,
+            ...(f.unconfirmed ? [`UNCONFIRMED: ${f.unconfirmed}`] : []),
+            `replay: \`${f.replay}\``,
+            `reproduces with the current model: ${f.reproduces ? 'yes' : '**NO**'}`,
+          ]),
+        ],
+        { style: 'box' },
+      ),
+    ),
+  ]);
+}
+
 function findingsSection(r: Report): Section {
-  if (!r.findings.length) return section('Findings', [para('None.')]);
-  return section(
-    'Findings',
-    r.findings.map((f) => {
+  const known = r.knownFindings?.length ? [knownFindingsSection(r.knownFindings)] : [];
+  if (!r.findings.length) return section('Findings', [para(known.length ? 'None in this run.' : 'None.'), ...known]);
+  return section('Findings', [
+    ...r.findings.map((f) => {
       const items = [`why: ${f.reason}`];
       if (f.error) items.push(`exception: ${f.error}`);
       items.push(`seed ${f.seed}, ${f.numRuns} runs, fast-check path \`${f.path ?? 'n/a'}\`${f.shard ? `, shard ${f.shard}` : ''}`);
@@ -130,7 +154,8 @@ function findingsSection(r: Report): Section {
       else if (f.counterexample) body.push({ kind: 'code', text: f.counterexample, summary: 'counterexample' });
       return section(`${f.property}: \`${f.key}\``, body, { style: 'box' });
     }),
-  );
+    ...known,
+  ]);
 }
 
 function controlsSection(r: Report): Section | null {
@@ -170,8 +195,8 @@ export function matrixBlocks(m: MigrationMatrix, groups: SourceGroup[] = sourceG
       `guest models: ${guestLegend()}`,
       `guest state: ${m.guestState}`,
       `fixup in the patched targets: \`${m.fixup}\``,
-      'outcomes: ✓ intact; abort = QEMU stopped the restore, the guest keeps running on the source; **HANG** = incomplete: a restore step failed, QEMU ignored it and resumed the guest with partial state; **LOST** = every step succeeded but guest-visible state differs',
-      'verdict of a path over its feasible cells: safe = all intact; refused (safe) = some aborted, none hang or lost; UNSAFE = some hang or lost. A cell in parentheses is infeasible (the target host lacks components the guest uses, e.g. a PKU guest to a no-PKU host): it fails whatever the kernels do and is left out of verdicts.',
+      `outcomes: ✓ intact; abort = QEMU stopped the restore, the guest keeps running on the source; **INCOMPLETE** = a restore step failed, QEMU ignored it and resumed the guest with partial state (what the guest then does is not modelled; the incident report, ${INCIDENT_REPORT}, describes a vCPU spinning at 100% CPU); **LOST** = every step succeeded but guest-visible state differs`,
+      'verdict of a path over its feasible cells: safe = all intact; refused (safe) = some aborted, none incomplete or lost; UNSAFE = some incomplete or lost. A cell in parentheses is infeasible (the target host lacks components the guest uses, e.g. a PKU guest to a no-PKU host): it fails whatever the kernels do and is left out of verdicts.',
     ]),
   );
   out.push({ kind: 'legend', items: (['intact', 'aborted', 'incomplete', 'lost'] as Outcome[]).map((o) => ({ color: OUTCOME_COLORS[o], label: `${OUTCOME_MD[o].replace(/\*/g, '')} = ${OUTCOME_TEXT[o]}` })) });
@@ -240,6 +265,9 @@ export function matrixBlocks(m: MigrationMatrix, groups: SourceGroup[] = sourceG
     out.push(section(`Matrix from ${groupName(g)}${g.leaky ? ' (source leaks PKRU)' : ' (source does not leak)'}`, body));
   }
   out.push(para(`Cells per path: ${m.conditions.map(conditionLabel).join(', ')}.`));
+  if (m.unconfirmed?.length) {
+    out.push(para('Every verdict of the matrix rests on these UNCONFIRMED statements of its kernels (model/kernels.ts) and QEMU versions (model/vmm.ts):'), list(m.unconfirmed.map((u) => `${u.subject}: ${u.statement}`)));
+  }
   return out;
 }
 

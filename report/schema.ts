@@ -80,6 +80,7 @@ export const REPORT_SCHEMA: JsonSchema = {
     errors: { type: 'array', items: str },
     verification: { type: ['object', 'null'], $ref: '#/$defs/verification' },
     realKernels: { type: ['object', 'null'] },
+    knownFindings: { type: 'array', items: { $ref: '#/$defs/knownFinding' } },
     lifecycle: { type: ['object', 'null'] },
     decisionSpace: { type: ['object', 'null'], $ref: '#/$defs/decisionSpace' },
   }),
@@ -212,7 +213,7 @@ export const REPORT_SCHEMA: JsonSchema = {
       packages: { type: 'object', additionalProperties: str },
       runningKernel: { ...obj({ release: str, variant: str }), type: ['object', 'null'] },
     }),
-    claim: obj({
+    claim: optional(['unconfirmed'], {
       id: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
       title: str,
       statement: str,
@@ -227,6 +228,7 @@ export const REPORT_SCHEMA: JsonSchema = {
       findings: { type: 'array', items: str },
       counterexamples: { type: 'array', items: str },
       note: strOrNull,
+      unconfirmed: strs,
     }),
     coverage: obj({
       cases: int,
@@ -271,7 +273,7 @@ export const REPORT_SCHEMA: JsonSchema = {
       inputs: { type: 'array', items: str },
     }),
     // hosts: issue 14 item 6; absent in older reports
-    matrix: optional(['hosts'], {
+    matrix: optional(['hosts', 'unconfirmed'], {
       description: str,
       fixup: str,
       sourceHost: str,
@@ -305,6 +307,16 @@ export const REPORT_SCHEMA: JsonSchema = {
           details: { type: 'array', items: strOrNull },
         }),
       },
+      unconfirmed: { type: 'array', items: obj({ subject: str, statement: str }) },
+    }),
+    knownFinding: obj({
+      id: str,
+      title: str,
+      about: { enum: ['patch', 'kernel'] },
+      evidence: str,
+      replay: str,
+      unconfirmed: strOrNull,
+      reproduces: { type: 'boolean' },
     }),
   },
 };

@@ -6,8 +6,10 @@ import { Report } from './report';
 import { verificationHeadline } from './verificationText';
 
 export const GUEST_SHORT: Record<GuestClass, string> = { 'no-xsave': 'q64', 'xsave-no-pku': 'v3', pku: 'SKX' };
-export const OUTCOME_MD: Record<Outcome, string> = { intact: '✓', aborted: 'abort', incomplete: '**HANG**', lost: '**LOST**' };
-export const OUTCOME_TEXT: Record<Outcome, string> = { intact: 'intact', aborted: 'aborted', incomplete: 'incomplete (hang)', lost: 'lost state' };
+// "incomplete", not "hang": the model knows a restore step failed and the guest resumed; the hang is
+// the incident report's symptom, which the model does not compute (issue 14 item 6).
+export const OUTCOME_MD: Record<Outcome, string> = { intact: '✓', aborted: 'abort', incomplete: '**INCOMPLETE**', lost: '**LOST**' };
+export const OUTCOME_TEXT: Record<Outcome, string> = { intact: 'intact', aborted: 'aborted', incomplete: 'incomplete (a restore step failed, the guest resumed)', lost: 'lost state' };
 export const VERDICT_TEXT: Record<Verdict, string> = { safe: 'safe', refused: 'refused (safe)', unsafe: 'UNSAFE' };
 
 export function conditionHeader(c: MatrixCondition): string {
@@ -42,6 +44,9 @@ export interface Summary {
   headline: string[];
 }
 
+/** Where the hang of the July 2023 incident is reported (../shared/research/cpu-data.md §4). */
+export const INCIDENT_REPORT = 'Proxmox pve-kernel commit 1559d22f3510, "kvm: xsave set: mask-out PKRU bit in xfeatures if vCPU has no support"';
+
 export function groupName(g: SourceGroup): string {
   return g.sources.join(', ');
 }
@@ -70,26 +75,39 @@ export function summarise(r: Report): Summary {
   if (r.findings.length) headline.push(`**${r.findings.length} finding(s)** with replayable case files (see Findings).`);
   if (leakyGroup >= 0) {
     const g = groupName(groups[leakyGroup]!);
+    // the verdicts hold on the matrix's hosts, QEMU versions and guest models only (issue 14 item 6)
     headline.push(
-      `From a source kernel that leaks PKRU (${g}), without the patch a migration is safe only to: ${safeWithout.length ? safeWithout.join(', ') : 'none'}.`,
+      `From a source kernel that leaks PKRU (${g}), within the matrix domain (the hosts, QEMU versions and guest models of the Migration matrix), without the patch a migration is safe only to: ${safeWithout.length ? safeWithout.join(', ') : 'none'}.`,
     );
-    headline.push(`With the patch it is safe to: ${safeWith.length ? safeWith.join(', ') : 'none'}${unsafeWith.length ? `; still not safe to: ${unsafeWith.join(', ')}` : ''}.`);
+    headline.push(`With the patch it is safe (within the matrix domain) to: ${safeWith.length ? safeWith.join(', ') : 'none'}${unsafeWith.length ? `; still not safe to: ${unsafeWith.join(', ')}` : ''}.`);
     const hangs82 = pairs.some((p) => {
       const path = p.without.byGroup[leakyGroup]!;
       return r.matrix.conditions.some((c, i) => c.qemu === 'qemu-8.2' && path.feasible[i] && (path.outcomes[i] === 'incomplete' || path.outcomes[i] === 'lost'));
     });
-    if (!hangs82) headline.push('Without the patch, QEMU 8.2 turns every such hang into a refused migration (the restore aborts and the guest keeps running on the source); QEMU 8.0 resumes the guest with partial state.');
+    const q82 = (r.matrix.unconfirmed ?? []).filter((u) => u.subject === 'qemu-8.2').map((u) => u.statement);
+    if (!hangs82) {
+      headline.push(
+        `Without the patch, QEMU 8.2 turns every such incomplete restore into a refused migration (the restore aborts and the guest keeps running on the source${q82.length ? `; UNCONFIRMED: ${q82.join('; ')}` : ''}); QEMU 8.0 resumes the guest with partial state.`,
+      );
+    }
     const incident = findCell(r.matrix, { source: 'pve-5.15', target: 'linux-6.2', hostPku: 'pku', qemu: 'qemu-8.0', guest: 'no-xsave' });
     const fixed = findCell(r.matrix, { source: 'pve-5.15', target: 'pve-6.2-2023-07', hostPku: 'pku', qemu: 'qemu-8.0', guest: 'no-xsave' });
-    if (incident && fixed) headline.push(`The incident path (pve-5.15 → linux-6.2, qemu64 guest, QEMU 8.0) is ${OUTCOME_TEXT[incident.outcome]}; to pve-6.2-2023-07, the first kernel with the patch, it is ${OUTCOME_TEXT[fixed.outcome]}.`);
+    if (incident && fixed) {
+      const said = incident.outcome === 'incomplete' ? `; the model says no more: the 100%-CPU hang is the incident report's symptom (${INCIDENT_REPORT})` : '';
+      headline.push(`The incident path (pve-5.15 → linux-6.2, qemu64 guest, QEMU 8.0) is ${OUTCOME_TEXT[incident.outcome]}${said}; to pve-6.2-2023-07, the first kernel with the patch, it is ${OUTCOME_TEXT[fixed.outcome]}.`);
+    }
     const clean = groups.filter((x) => !x.leaky);
     if (clean.length) {
       const cleanChanged = pairs.some((p) => groups.some((x, gi) => !x.leaky && p.without.byGroup[gi]!.outcomes.join() !== p.with.byGroup[gi]!.outcomes.join()));
+      const outside = (r.knownFindings ?? []).filter((f) => f.about === 'patch');
       headline.push(
-        `From a source that does not leak (${clean.map(groupName).join('; ')}), the patch ${cleanChanged ? '**changes some outcomes** (see M2)' : 'changes no outcome'}.`,
+        `From a source that does not leak (${clean.map(groupName).join('; ')}), the patch ${cleanChanged ? '**changes some outcomes** (see M2)' : 'changes no outcome'} within the matrix domain${outside.length ? `; outside it the harness knows ${outside.length} finding(s) where the patch changes an outcome: ${outside.map((f) => `\`${f.id}\``).join(', ')} (see Findings)` : ''}.`,
       );
     }
+    const unconfirmed = r.matrix.unconfirmed ?? [];
+    if (unconfirmed.length) headline.push(`These verdicts rest on UNCONFIRMED statements: ${unconfirmed.map((u) => `${u.subject}: ${u.statement}`).join('; ')}.`);
   }
+  if (r.knownFindings?.length) headline.push(`**${r.knownFindings.length} known finding(s)** outside the claims' domains, each with its evidence and replay command (see Findings).`);
   if (r.verification) {
     const v = verificationHeadline(r.verification);
     headline.push(...v.lines);
@@ -136,7 +154,7 @@ export function verdictDetail(m: MigrationMatrix, p: PathResult): string {
       m.conditions.forEach((c, i) => {
         if (c.hostPku === host && c.qemu === q && p.feasible[i] && p.outcomes[i] !== 'intact') outs.add(p.outcomes[i]!);
       });
-      if (outs.size) what.push(`${q.replace('qemu-', '')} ${[...outs].map((o) => (o === 'incomplete' ? 'hang' : o === 'aborted' ? 'refused' : 'lost')).join('/')}`);
+      if (outs.size) what.push(`${q.replace('qemu-', '')} ${[...outs].map((o) => (o === 'aborted' ? 'refused' : o)).join('/')}`);
     }
     if (what.length) parts.push(`${host === 'pku' ? 'PKU' : 'noPKU'}: ${what.join(', ')}`);
   }

@@ -95,7 +95,10 @@ test('REVIEW.md has the sections a reviewer decides from', () => {
   for (const h of ['## Decision summary', '## Claims', '## Findings', '## Migration matrix', '### Which upgrade paths are safe, with and without the patch', '## Claim details', '## Coverage', '## Environment']) {
     expect(md).toContain(h);
   }
-  expect(md).toContain('The incident path (pve-5.15 → linux-6.2, qemu64 guest, QEMU 8.0) is incomplete (hang); to pve-6.2-2023-07, the first kernel with the patch, it is intact.');
+  // issue 14 item 6: the outcome is what the model knows; the hang is cited to the incident report
+  expect(md).toContain(
+    'The incident path (pve-5.15 → linux-6.2, qemu64 guest, QEMU 8.0) is incomplete (a restore step failed, the guest resumed); the model says no more: the 100%-CPU hang is the incident report\'s symptom (Proxmox pve-kernel commit 1559d22f3510, "kvm: xsave set: mask-out PKRU bit in xfeatures if vCPU has no support"); to pve-6.2-2023-07, the first kernel with the patch, it is intact.',
+  );
   expect(md).not.toMatch(/\d{4}-\d{2}-\d{2}T\d{2}:/); // no timestamps in the deterministic review
 });
 

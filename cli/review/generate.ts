@@ -19,6 +19,7 @@ import { VerificationInputs, collectVerification } from './verification';
 import { collectRealKernels } from './realKernels';
 import { collectLifecycle } from './lifecycle';
 import type { LifecycleSection } from '../../report/lifecycle';
+import { knownFindingRecords } from '../../properties/knownFindings';
 import type { RealKernels } from '../../report/realKernels';
 
 /** The patch's date, 2023-07-14. */
@@ -102,6 +103,7 @@ export function generateReview(opts: ReviewOptions = {}): Report {
     verification: opts.verification ?? null,
     realKernels: opts.realKernels ?? null,
     lifecycle: opts.lifecycle ?? null,
+    knownFindings: knownFindingRecords(),
   });
 }
 
