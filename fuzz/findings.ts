@@ -8,15 +8,18 @@ import { RawFinding } from './batch';
 
 /** A finding as report.json records it (report.findings[]). */
 export interface FindingRecord {
-  /** the case id, or PROPERTY-seedSEED when no case file could be built */
+  /** the case id, or PROPERTY-seedSEED when no case file could be built @pattern ^[a-z0-9._-]+$ */
   key: string;
   property: PropertyId;
   title: string;
   reason: string;
   error: string | null;
+  /** @integer */
   seed: number;
+  /** @integer @minimum 1 */
   numRuns: number;
   path: string | null;
+  /** @pattern ^[a-z0-9._-]+$ */
   caseId: string | null;
   /** where the case file was written (as given on the command line), or null */
   file: string | null;
@@ -30,7 +33,7 @@ export interface FindingRecord {
   case: Record<string, unknown> | null;
   caseError: string | null;
   counterexample: string | null;
-  /** the shard that found it (merged reports) */
+  /** the shard that found it (merged reports) @integer @minimum 1 */
   shard: number | null;
 }
 

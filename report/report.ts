@@ -23,7 +23,7 @@ export type ClaimResult = 'holds' | 'fails' | 'not-run';
 export type MethodKind = 'random' | 'exhaustive' | 'proof' | 'kvm-conformance';
 
 export interface RunInfo {
-  /** the base seed S every batch seed derives from */
+  /** the base seed S every batch seed derives from @integer */
   seed: number;
   /** 'date': the UTC date as YYYYMMDD; 'option': --seed; 'fixed': the review's constant */
   seedSource: 'date' | 'option' | 'fixed';
@@ -46,6 +46,7 @@ export interface RunInfo {
 }
 
 export interface Claim {
+  /** @pattern ^[A-Za-z0-9_-]+$ */
   id: string;
   title: string;
   /** the exact statement (PropertyDef.statement for P1-P5) */
@@ -85,7 +86,9 @@ export interface NegativeControl {
   description: string;
   caughtBy: PropertyId;
   caught: boolean;
+  /** @integer */
   seed: number;
+  /** @integer @minimum 1 */
   numRuns: number;
   reason: string | null;
   path: string | null;
@@ -93,6 +96,7 @@ export interface NegativeControl {
 }
 
 export interface ShardsInfo {
+  /** @integer @minimum 1 */
   count: number;
   present: number[];
   missing: number[];
@@ -115,7 +119,10 @@ export interface Report {
   shards: ShardsInfo | null;
   /** infrastructure errors (a worker crashed or stalled, an input was unusable) */
   errors: string[];
-  /** review only: kill matrix, z3 proof and Stryker score (how strong the checks are); null otherwise */
+  /**
+   * review only: kill matrix, z3 proof and Stryker score (how strong the checks are); null otherwise
+   * @legacyOptional reports written before it have no such field
+   */
   verification: Verification | null;
   /** review only: what the kernel lab checked on real kernels (absent in reports written before it) */
   realKernels?: RealKernels | null;
