@@ -80,6 +80,9 @@ export function summarise(r: Report): Summary {
       `From a source kernel that leaks PKRU (${g}), within the matrix domain (the hosts, QEMU versions and guest models of the Migration matrix), without the patch a migration is safe only to: ${safeWithout.length ? safeWithout.join(', ') : 'none'}.`,
     );
     headline.push(`With the patch it is safe (within the matrix domain) to: ${safeWith.length ? safeWith.join(', ') : 'none'}${unsafeWith.length ? `; still not safe to: ${unsafeWith.join(', ')}` : ''}.`);
+    // beside the verdicts: the statements they rest on, from the model's data (properties/unconfirmed.ts)
+    const unconfirmed = r.matrix.unconfirmed ?? [];
+    if (unconfirmed.length) headline.push(`These verdicts rest on UNCONFIRMED statements: ${unconfirmed.map((u) => `${u.subject}: ${u.statement}`).join('; ')}.`);
     const hangs82 = pairs.some((p) => {
       const path = p.without.byGroup[leakyGroup]!;
       return r.matrix.conditions.some((c, i) => c.qemu === 'qemu-8.2' && path.feasible[i] && (path.outcomes[i] === 'incomplete' || path.outcomes[i] === 'lost'));
@@ -104,8 +107,6 @@ export function summarise(r: Report): Summary {
         `From a source that does not leak (${clean.map(groupName).join('; ')}), the patch ${cleanChanged ? '**changes some outcomes** (see M2)' : 'changes no outcome'} within the matrix domain${outside.length ? `; outside it the harness knows ${outside.length} finding(s) where the patch changes an outcome: ${outside.map((f) => `\`${f.id}\``).join(', ')} (see Findings)` : ''}.`,
       );
     }
-    const unconfirmed = r.matrix.unconfirmed ?? [];
-    if (unconfirmed.length) headline.push(`These verdicts rest on UNCONFIRMED statements: ${unconfirmed.map((u) => `${u.subject}: ${u.statement}`).join('; ')}.`);
   }
   if (r.knownFindings?.length) headline.push(`**${r.knownFindings.length} known finding(s)** outside the claims' domains, each with its evidence and replay command (see Findings).`);
   if (r.verification) {
