@@ -70,14 +70,17 @@ export const KNOWN_FINDINGS: readonly KnownFinding[] = [
   },
   {
     id: 'host-pkru-zero.guest-pkru-lost',
-    title: `a guest PKRU value is lost in a KVM_GET_XSAVE / KVM_SET_XSAVE round trip when the VMM thread's host PKRU register is 0 (${HOST_PKRU_ZERO_KERNELS.join(', ')}, with the patch)`,
+    title: `a guest PKRU value is lost in a KVM_GET_XSAVE / KVM_SET_XSAVE round trip when the VMM thread's host PKRU register is 0 (${HOST_PKRU_ZERO_KERNELS.join(', ')}; with or without the patch)`,
     about: 'kernel',
     evidence:
       'kernel-semantics.md §3.5 and §4.2: XSTATE_BV[PKRU] in the saved fpstate reflects the host PKRU register; with it 0 GET (6.6+) omits the area and SET with the bit clear leaves the vCPU PKRU untouched. Linux\'s default host PKRU is 0x55555554, so it needs a VMM thread that cleared its PKRU',
     replay: "npx jest properties/findings.test.ts -t 'host-pkru-zero'",
     unconfirmed: 'a model prediction, UNCONFIRMED on hardware',
+    // a kernel finding: the loss happens without the patch as well, and only with the host PKRU at 0
     reproduces: (fixup = PVE_FIXUP) =>
-      HOST_PKRU_ZERO_KERNELS.every((k) => roundTrip(hostPkruZero(k), fixup).diff.join() === 'pkru' && roundTrip(hostPkruZero(k, DEFAULT_HOST_PKRU), fixup).diff.length === 0),
+      HOST_PKRU_ZERO_KERNELS.every(
+        (k) => roundTrip(hostPkruZero(k), fixup).diff.join() === 'pkru' && roundTrip(hostPkruZero(k), null).diff.join() === 'pkru' && roundTrip(hostPkruZero(k, DEFAULT_HOST_PKRU), fixup).diff.length === 0,
+      ),
   },
 ];
 
