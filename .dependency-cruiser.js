@@ -53,6 +53,14 @@ module.exports = {
       to: { path: folders(ENGINES), dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'renderers-print-documents',
+      severity: 'error',
+      comment: 'report/markdown.ts and report/html.ts print a report document (report/document.ts) and know the format only: what a report says is built once, in report/reviewDocument.ts (issue 12: the sections used to be written twice).',
+      from: { path: '^report/(markdown|html)\\.ts$' },
+      // type-only imports name what the convenience wrappers take (renderMarkdown(report))
+      to: { pathNot: '^report/(document|reviewDocument)\\.ts$', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'no-unresolvable',
       severity: 'error',
       comment: 'An import that names no file (a path left behind by a move) is reported here, not only by tsc.',

@@ -2,11 +2,9 @@
 // page (inline CSS, inline SVG charts, no scripts, no external resources: it must render offline,
 // e.g. as a CI artifact). It knows the format only; what a report says is decided once, in
 // report/reviewDocument.ts.
-import type { Outcome } from '../model';
 import { Block, Cell, Chart, Inline, OutcomeCounts, ReportDocument, Table, cellOf, plainText } from './document';
 import type { Report } from './report';
 import { reviewDocument } from './reviewDocument';
-import { fmtInt } from './verificationText';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -20,7 +18,11 @@ function inline(t: Inline): string {
     .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
 }
 
-export const OUTCOME_COLORS: Record<Outcome, string> = { intact: '#2e7d32', aborted: '#ef8f00', incomplete: '#c62828', lost: '#6a1b9a' };
+type Outcome = keyof OutcomeCounts;
+const OUTCOME_COLORS: Record<Outcome, string> = { intact: '#2e7d32', aborted: '#ef8f00', incomplete: '#c62828', lost: '#6a1b9a' };
+
+/** Thousands separated (the charts' labels). */
+const fmtInt = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 
 const CSS = `
 :root { --fg: #1d2330; --muted: #5b6475; --line: #d7dce5; --bg: #ffffff; --panel: #f5f7fa; }
@@ -69,7 +71,7 @@ details > summary { cursor: pointer; font-weight: 600; }
 .chart { border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; background: #fff; }
 .chart h3 { margin: 0 0 6px; }
 .claim { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; margin: 10px 0; }
-.claim h3 { margin: 0 0 6px; }
+.claim h3, .claim h4 { margin: 0 0 6px; }
 .kv { color: var(--muted); }
 td.k-killed { background: #dff0e1; color: #1e5b24; }
 td.k-survived { color: #5b6475; }
