@@ -2,7 +2,7 @@
 // must say the same thing. Every paragraph, list item, table cell and heading of the review's
 // document appears, as text, in both REVIEW.md and review.html.
 import { generateReview } from '../cli/review/generate';
-import { Block, ReportDocument, cellOf, plainText } from '../report/document';
+import { Block, ReportDocument, cellOf, fromFlatBlocks, plainText } from '../report/document';
 import { htmlOf } from '../report/html';
 import { markdownOf } from '../report/markdown';
 import { reviewDocument } from '../report/reviewDocument';
@@ -119,4 +119,11 @@ test('each block kind has its Markdown and HTML form', () => {
   expect(html).toContain('<details><summary>more here:</summary><p>inside</p></details>');
   expect(html).toContain('<div class="claim"><h3>Box</h3>');
   expect(html).toContain('<div class="banner ok">fine</div>');
+});
+
+test('a section written as flat blocks joins the document: first heading the section, later ones subsections', () => {
+  const s = fromFlatBlocks([{ h: 'Top' }, { p: 'intro' }, { table: { head: ['a', 'b'], rows: [['1', '2|3']] } }, { h: 'Sub' }, { ul: ['x', 'y'] }, { p: 'last' }]);
+  const doc: ReportDocument = { title: 'T', subtitle: null, generatedNote: null, status: [], children: [s] };
+  expect(markdownOf(doc)).toBe(['# T', '', '## Top', '', 'intro', '', '| a | b |', '|---|---|', '| 1 | 2\\|3 |', '', '### Sub', '', '- x', '- y', '', 'last', ''].join('\n'));
+  expect(htmlOf(doc)).toContain('<h2>Top</h2>\n<p>intro</p>\n<table><tr><th>a</th><th>b</th></tr><tr><td>1</td><td>2|3</td></tr></table>\n<h3>Sub</h3>\n<ul><li>x</li><li>y</li></ul>\n<p>last</p>');
 });
