@@ -71,6 +71,7 @@ describe('the review collector (cli/review/lifecycle.ts)', () => {
     expect(s.unconfirmed.some((u) => /pve-5\.15/.test(u))).toBe(true);
     // A review report carrying it still validates against the report schema.
     const { validate, REPORT_SCHEMA } = require('../report/schema') as typeof import('../report/schema');
-    expect(validate(JSON.parse(JSON.stringify(s)), { type: ['object', 'null'] } as never, REPORT_SCHEMA)).toEqual([]);
+    // since the schema is generated from the types (report/report.schema.json) the section is checked field by field
+    expect(validate(JSON.parse(JSON.stringify(s)), { $ref: '#/$defs/lifecycleSection' }, REPORT_SCHEMA)).toEqual([]);
   });
 });
