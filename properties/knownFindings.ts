@@ -7,7 +7,8 @@ import { DEFAULT_HOST_PKRU, Fixup, PVE_FIXUP, customHost, kernelById } from '../
 import { replayFile } from '../cases/replay';
 import { RoundTripScenario, roundTrip } from './properties';
 
-export interface KnownFinding {
+/** What a finding says, as the review prints it. */
+export interface KnownFindingFacts {
   id: string;
   /** what goes wrong, in one sentence */
   title: string;
@@ -19,6 +20,9 @@ export interface KnownFinding {
   replay: string;
   /** why it is not yet confirmed on hardware, or null when it was measured */
   unconfirmed: string | null;
+}
+
+export interface KnownFinding extends KnownFindingFacts {
   /** re-derive it from the model with this fixup (the patch unless a negative control swaps it) */
   reproduces(fixup?: Fixup): boolean;
 }

@@ -13,6 +13,7 @@ import { unconfirmedText } from '../properties/unconfirmed';
 import type { Verification } from './verification';
 import type { RealKernels } from './realKernels';
 import type { LifecycleSection } from './lifecycle';
+import type { KnownFindingFacts } from '../properties/knownFindings';
 
 export type { FindingRecord };
 
@@ -70,13 +71,7 @@ export interface Claim {
 }
 
 /** A finding the harness knows of outside this run (properties/knownFindings.ts), re-derived when the report was built. */
-export interface KnownFindingRecord {
-  id: string;
-  title: string;
-  about: 'patch' | 'kernel';
-  evidence: string;
-  replay: string;
-  unconfirmed: string | null;
+export interface KnownFindingRecord extends KnownFindingFacts {
   /** the model still shows it */
   reproduces: boolean;
 }
